@@ -1,0 +1,265 @@
+"""Reverse-mode automatic differentiation: the ``Function`` node and the backward pass.
+
+Every differentiable op is a small ``Function`` subclass with two methods side by side:
+
+* ``forward(*arrays) -> array`` computes the result on raw ndarrays;
+* ``backward(grad_output: Tensor) -> tuple`` returns one gradient per input, written with
+  **Tensor ops** — so, with ``create_graph=True``, the gradients are themselves part of a
+  graph and can be differentiated again (Hessian-vector products, Newton steps, Sophia).
+
+The backward pass sorts the graph once, iteratively (no recursion limit on long chains),
+then visits each node exactly once in reverse topological order, summing the gradients a
+node receives from all the paths that use it before passing them on.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ._config import config, using_config
+
+
+_SCALAR_TYPES = (np.generic, float, int, bool)
+_tensor_class = None  # set by minigrad.tensor once the Tensor class exists (import cycle)
+
+
+def _any_requires_grad(inputs) -> bool:
+    for x in inputs:
+        if x.requires_grad:
+            return True
+    return False
+
+
+class Function:
+    """Base class of a differentiable op (one node of the graph).
+
+    Subclasses implement ``forward`` on arrays and ``backward`` with Tensor ops. Inputs
+    are stored in ``self.inputs``; their version counters are recorded at call time so
+    that an in-place change before backward is reported instead of giving a wrong
+    gradient. Ops that need their own result in backward read ``self.output``.
+    """
+
+    inputs: tuple
+    _versions: tuple
+    _output_ref: weakref.ref
+
+    def __call__(self, *inputs):
+        out_data = self.forward(*[x._data for x in inputs])
+        if isinstance(out_data, _SCALAR_TYPES):
+            out_data = np.asarray(out_data)  # NumPy returns scalars for 0-d results
+        out = _tensor_class._make(out_data)
+        if config.grad_enabled and _any_requires_grad(inputs):
+            out.requires_grad = True
+            out.grad_fn = self
+            self.inputs = inputs
+            self._versions = tuple(x._version for x in inputs)
+            self._output_ref = weakref.ref(out)
+        return out
+
+    @property
+    def output(self):
+        """The Tensor this node produced (held weakly to avoid a reference cycle)."""
+        return self._output_ref()
+
+    def forward(self, *arrays):  # pragma: no cover - every op overrides it
+        raise NotImplementedError(f"{type(self).__name__} must implement forward")
+
+    def backward(self, grad_output):  # pragma: no cover - every op overrides it
+        raise NotImplementedError(f"{type(self).__name__} has no backward rule")
+
+    def _check_versions(self) -> None:
+        for position, (x, seen) in enumerate(zip(self.inputs, self._versions)):
+            if x._version != seen:
+                raise RuntimeError(
+                    f"one of the tensors needed for gradient computation has been modified "
+                    f"by an in-place operation: input {position} of {type(self).__name__} "
+                    f"with shape {x.shape} is at version {x._version}; expected version "
+                    f"{seen}. Do not change a tensor in place between the forward pass "
+                    f"and backward()."
+                )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}Backward>"
+
+
+def topological_order(roots: Sequence) -> list:
+    """Functions reachable from ``roots`` (Tensors), each once, outputs before inputs.
+
+    An iterative depth-first search: a node is appended after all of its inputs, and
+    the list is reversed at the end, so every node comes before the nodes it feeds on.
+    """
+    order: list = []
+    visited: set = set()
+    stack = [(t.grad_fn, False) for t in roots if t.grad_fn is not None]
+    while stack:
+        fn, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(fn)
+            continue
+        if id(fn) in visited:
+            continue
+        visited.add(id(fn))
+        stack.append((fn, True))
+        for x in fn.inputs:
+            parent = x.grad_fn
+            if parent is not None and id(parent) not in visited:
+                stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def _accumulate(store: dict, key, grad) -> None:
+    """Add ``grad`` to ``store[key]`` (a node used on several paths gets the sum)."""
+    previous = store.get(key)
+    store[key] = grad if previous is None else previous + grad
+
+
+def run_backward(roots, root_grads, create_graph: bool = False, targets=None):
+    """Propagate ``root_grads`` from ``roots`` to the leaves.
+
+    With ``targets=None``, gradients are added into ``.grad`` of every leaf that requires
+    grad (``Tensor.backward``). With a list of target tensors, nothing is written and a
+    dict ``id(target) -> Tensor gradient`` is returned (``minigrad.grad``).
+    """
+    node_grads: dict = {}  # id(Function) -> gradient of its output
+    leaf_grads: dict = {}  # id(leaf Tensor) -> gradient
+    leaves: dict = {}
+    target_ids = None if targets is None else {id(t) for t in targets}
+    found: dict = {}
+
+    for root, g in zip(roots, root_grads):
+        if root.grad_fn is None:
+            if root.requires_grad:
+                _accumulate(leaf_grads, id(root), g)
+                leaves[id(root)] = root
+        else:
+            _accumulate(node_grads, id(root.grad_fn), g)
+
+    with using_config("grad_enabled", create_graph):
+        for fn in topological_order(roots):
+            grad_output = node_grads.pop(id(fn), None)
+            if grad_output is None:
+                continue
+            out = fn.output
+            if out is not None:
+                if target_ids is not None and id(out) in target_ids:
+                    found[id(out)] = grad_output
+                elif target_ids is None and out._retains_grad:
+                    out._store_grad(grad_output)
+            fn._check_versions()
+            input_grads = fn.backward(grad_output)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            for x, gx in zip(fn.inputs, input_grads):
+                if gx is None or not x.requires_grad:
+                    continue
+                if x.grad_fn is None:
+                    _accumulate(leaf_grads, id(x), gx)
+                    leaves[id(x)] = x
+                else:
+                    _accumulate(node_grads, id(x.grad_fn), gx)
+
+    if target_ids is None:
+        for key, g in leaf_grads.items():
+            leaves[key]._store_grad(g)
+        return None
+    for key, g in leaf_grads.items():
+        if key in target_ids:
+            found[key] = g
+    return found
+
+
+def _as_root_grad(output, grad_output):
+    """Check or create the gradient that seeds backward at ``output``."""
+    from .tensor import Tensor
+
+    if grad_output is None:
+        if output.size != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs; this output has "
+                f"shape {output.shape}: pass grad_output (a tensor of that shape)"
+            )
+        xp = output.xp
+        return Tensor._make(xp.ones(output.shape, dtype=output.dtype))
+    if not isinstance(grad_output, Tensor):
+        grad_output = Tensor._make(output.xp.asarray(grad_output, dtype=output.dtype))
+    if grad_output.shape != output.shape:
+        raise RuntimeError(
+            f"Mismatch in shape: grad_output has shape {grad_output.shape} and output has "
+            f"shape {output.shape}"
+        )
+    return grad_output
+
+
+def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned as Tensors.
+
+    Unlike ``backward()``, nothing is written to ``.grad``. With ``create_graph=True``
+    the returned gradients are part of a graph themselves, so they can be differentiated
+    again: this gives Hessian-vector products.
+
+    Parameters
+    ----------
+    outputs : Tensor or sequence of Tensors
+        What to differentiate (scalars, unless ``grad_outputs`` is given).
+    inputs : Tensor or sequence of Tensors
+        With respect to what (leaves or intermediate tensors).
+    grad_outputs : optional
+        The vector of a vector-Jacobian product, one per output.
+    create_graph : bool
+        Record the backward pass so its results can be differentiated.
+    allow_unused : bool
+        Return ``None`` for an input that the outputs do not depend on, instead of
+        raising.
+
+    Examples
+    --------
+    Hessian-vector product of f(x) = sum(x**3) at x = (1, 2) with v = (1, 1):
+
+    >>> import minigrad
+    >>> x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    >>> (g,) = minigrad.grad((x ** 3).sum(), x, create_graph=True)
+    >>> (hv,) = minigrad.grad((g * minigrad.tensor([1.0, 1.0])).sum(), x)
+    >>> hv.data.tolist()
+    [6.0, 12.0]
+    """
+    from .tensor import Tensor
+
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single_input = isinstance(inputs, Tensor)
+    inputs = [inputs] if single_input else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(
+            f"grad_outputs has {len(grad_outputs)} entries but there are {len(outputs)} outputs"
+        )
+    for position, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise RuntimeError(
+                f"input {position} of grad() does not require grad: differentiate only "
+                f"with respect to tensors created with requires_grad=True (or computed from them)"
+            )
+    for position, y in enumerate(outputs):
+        if not y.requires_grad:
+            raise RuntimeError(
+                f"output {position} of grad() does not require grad and has no graph"
+            )
+    seeds = [_as_root_grad(y, g) for y, g in zip(outputs, grad_outputs)]
+    found = run_backward(outputs, seeds, create_graph=create_graph, targets=inputs)
+    result = []
+    for position, x in enumerate(inputs):
+        g = found.get(id(x))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"input {position} of grad() was not used to compute the outputs; "
+                f"pass allow_unused=True to get None for it"
+            )
+        if g is not None and not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)

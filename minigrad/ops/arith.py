@@ -1,0 +1,137 @@
+"""Arithmetic: + − × ÷ ** and unary minus, each with its derivative beside it.
+
+Binary ops broadcast like NumPy; the gradient of an input that was broadcast is summed
+back to that input's shape with ``sum_to``.
+"""
+from __future__ import annotations
+
+from ..autograd import Function
+from ..backend import get_array_module
+from ..tensor import Tensor
+from ._util import as_tensor, binary_operands
+from .shape import sum_to
+
+
+class Add(Function):
+    """y = a + b;  dy/da = 1,  dy/db = 1."""
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return sum_to(gy, a.shape), sum_to(gy, b.shape)
+
+
+class Sub(Function):
+    """y = a − b;  dy/da = 1,  dy/db = −1."""
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return sum_to(gy, a.shape), sum_to(-gy, b.shape)
+
+
+class Mul(Function):
+    """y = a · b;  dy/da = b,  dy/db = a."""
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return sum_to(gy * b, a.shape), sum_to(gy * a, b.shape)
+
+
+class Div(Function):
+    """y = a / b;  dy/da = 1/b,  dy/db = −a/b²."""
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = gy / b
+        gb = -ga * a / b
+        return sum_to(ga, a.shape), sum_to(gb, b.shape)
+
+
+class Neg(Function):
+    """y = −x;  dy/dx = −1."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class PowScalar(Function):
+    """y = xᶜ for a constant c;  dy/dx = c·xᶜ⁻¹."""
+
+    def __init__(self, exponent):
+        self.exponent = exponent
+
+    def forward(self, x):
+        return x ** self.exponent
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        c = self.exponent
+        return gy * (c * x ** (c - 1))
+
+
+class Pow(Function):
+    """y = aᵇ with a tensor exponent;  dy/da = b·aᵇ⁻¹,  dy/db = aᵇ·log a.
+
+    The derivative with respect to b uses log a, which is defined for a > 0 only (where
+    a = 0 and aᵇ = 0, the term is taken as 0).
+    """
+
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, gy):
+        from .unary import log, where
+
+        a, b = self.inputs
+        y = self.output
+        ga = gy * b * a ** (b - 1)
+        safe_log = log(where(a.data > 0, a, 1.0))
+        gb = gy * y * safe_log
+        return sum_to(ga, a.shape), sum_to(gb, b.shape)
+
+
+def add(a, b) -> Tensor:
+    return Add()(*binary_operands(a, b))
+
+
+def sub(a, b) -> Tensor:
+    return Sub()(*binary_operands(a, b))
+
+
+def mul(a, b) -> Tensor:
+    return Mul()(*binary_operands(a, b))
+
+
+def div(a, b) -> Tensor:
+    a, b = binary_operands(a, b)
+    if a.dtype.kind in "iub" and b.dtype.kind in "iub":  # true division gives floats
+        from .shape import Cast
+        from .._config import config
+
+        a, b = Cast(config.default_dtype)(a), Cast(config.default_dtype)(b)
+    return Div()(a, b)
+
+
+def neg(x) -> Tensor:
+    return Neg()(as_tensor(x))
+
+
+def power(a, b) -> Tensor:
+    """``a ** b``: a constant exponent uses the cheaper ``PowScalar`` rule."""
+    if isinstance(b, (int, float)) and not isinstance(b, bool) and isinstance(a, Tensor):
+        return PowScalar(b)(a)
+    return Pow()(*binary_operands(a, b))

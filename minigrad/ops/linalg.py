@@ -1,0 +1,67 @@
+"""Matrix product ``a @ b`` for 1-D, 2-D and batched operands (NumPy's ``matmul`` rules).
+
+For C = A B:  dL/dA = dL/dC · Bᵀ  and  dL/dB = Aᵀ · dL/dC, with batch axes that were
+broadcast summed back. A 1-D operand is treated as a row (left) or a column (right)
+vector, as ``matmul`` does, and the gradient is reshaped back.
+"""
+from __future__ import annotations
+
+from ..autograd import Function
+from ..backend import get_array_module
+from ..tensor import Tensor
+from ._util import binary_operands
+from .shape import reshape, sum_to, swapaxes
+
+
+class MatMul(Function):
+    """y = a @ b;  ga = gy @ bᵀ,  gb = aᵀ @ gy (last two axes transposed)."""
+
+    def forward(self, a, b):
+        return get_array_module(a).matmul(a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        a2 = reshape(a, (1,) + a.shape) if a.ndim == 1 else a  # row vector
+        b2 = reshape(b, b.shape + (1,)) if b.ndim == 1 else b  # column vector
+        out_shape = matmul_shape(a2.shape, b2.shape)
+        gy2 = reshape(gy, out_shape)
+        ga = gy2 @ swapaxes(b2, -1, -2)
+        gb = swapaxes(a2, -1, -2) @ gy2
+        ga = reshape(sum_to(ga, a2.shape), a.shape)
+        gb = reshape(sum_to(gb, b2.shape), b.shape)
+        return ga, gb
+
+
+def matmul_shape(a_shape: tuple, b_shape: tuple) -> tuple:
+    """Result shape of matmul for operands with at least two dimensions."""
+    import numpy as np
+
+    batch = np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
+    return tuple(batch) + (a_shape[-2], b_shape[-1])
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product with NumPy's rules; a shape mismatch names both shapes."""
+    a, b = binary_operands(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(
+            f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}"
+        )
+    inner_a = a.shape[-1]
+    inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if inner_a != inner_b:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} are not aligned: "
+            f"{inner_a} (last dim of the first) != {inner_b} "
+            f"({'first' if b.ndim == 1 else 'second-to-last'} dim of the second)"
+        )
+    if a.ndim > 2 or b.ndim > 2:
+        try:
+            import numpy as np
+
+            np.broadcast_shapes(a.shape[:-2] if a.ndim > 1 else (), b.shape[:-2] if b.ndim > 1 else ())
+        except ValueError:
+            raise ValueError(
+                f"matmul: batch dimensions of shapes {a.shape} and {b.shape} do not broadcast"
+            ) from None
+    return MatMul()(a, b)

@@ -1,0 +1,364 @@
+"""The optimizer base class: parameter groups, per-parameter state, hooks, checkpoints.
+
+An optimizer only needs objects with ``.data`` and ``.grad`` arrays (``minigrad``
+Tensors). Each concrete optimizer adds two things:
+
+* ``_init_state(p, group)`` – the per-parameter state dict, created lazily on the first
+  step that sees a gradient for ``p`` (like PyTorch);
+* ``_update(p, grad, state, group)`` – one step for one parameter, which calls the pure
+  ``*_update`` function of the optimizer's own file.
+
+Everything else — validation, groups, ``zero_grad``, hooks, ``state_dict`` — lives here
+and behaves like ``torch.optim.Optimizer``.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from collections import OrderedDict, defaultdict
+from typing import Any, Callable, Iterable, Optional
+
+import numpy as np
+
+_NUMERIC = (int, float, np.integer, np.floating)
+
+
+def check_range(name: str, value, low: float = 0.0, high: float = math.inf,
+                low_open: bool = False, high_open: bool = False) -> None:
+    """Raise ``ValueError('Invalid <name>: <value>')`` unless value lies in the range.
+
+    The range is ``[low, high]``; ``low_open`` / ``high_open`` exclude an end.
+    """
+    if isinstance(value, bool) or not isinstance(value, _NUMERIC) or math.isnan(value):
+        raise ValueError(f"Invalid {name}: {value!r} (expected a number)")
+    too_low = value <= low if low_open else value < low
+    too_high = value >= high if high_open else value > high
+    if too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        raise ValueError(f"Invalid {name}: {value} (allowed range {left}{low}, {high}{right})")
+
+
+def check_betas(betas, count: int = 2) -> None:
+    """Each beta must lie in [0, 1): ``Invalid beta parameter at index 0: 1.2``."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != count:
+        raise ValueError(f"Invalid betas: {betas!r} (expected a tuple of {count} numbers)")
+    for index, beta in enumerate(betas):
+        if isinstance(beta, bool) or not isinstance(beta, _NUMERIC) or not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
+
+
+class _RequiredParameter:
+    """Marker for a hyper-parameter that has no default (SGD's ``lr`` in old PyTorch)."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+class Optimizer:
+    """Base class of every optimizer (PyTorch's ``torch.optim.Optimizer``).
+
+    Parameters
+    ----------
+    params : iterable
+        Tensors, ``(name, tensor)`` pairs (as from ``model.named_parameters()``), or
+        dicts, each a parameter group: ``{"params": [...], "lr": 0.1, ...}``.
+    defaults : dict
+        Hyper-parameters used by groups that do not set their own.
+
+    Attributes
+    ----------
+    param_groups : list of dict
+        ``"params"`` plus every hyper-parameter, one dict per group.
+    state : dict
+        Per-parameter state dicts, keyed by the parameter object.
+    """
+
+    def __init__(self, params: Iterable, defaults: dict):
+        self.defaults = dict(defaults)
+        self.state: dict = defaultdict(dict)
+        self.param_groups: list = []
+        self._step_pre_hooks: "OrderedDict[int, Callable]" = OrderedDict()
+        self._step_post_hooks: "OrderedDict[int, Callable]" = OrderedDict()
+        checked: list = []
+        for group in _as_group_list(params):  # every group is validated before any is kept
+            checked.append(self._checked_group(group, existing=checked))
+        self.param_groups = checked
+
+    # ----------------------------------------------------------------- groups
+    def _validate_group(self, group: dict) -> None:
+        """Check a group's hyper-parameters; optimizers override this (and call super)."""
+
+    def _checked_group(self, group: dict, existing: list) -> dict:
+        """A complete, validated copy of ``group``; raises before anything changes."""
+        if not isinstance(group, dict):
+            raise TypeError(f"param group must be a dict, got {type(group).__name__}")
+        params, names = _split_names(group["params"])
+        for position, p in enumerate(params):
+            _check_param(p, position)
+        if len(set(map(id, params))) != len(params):
+            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        full = {key: value for key, value in group.items() if key != "params"}
+        for key, default in self.defaults.items():
+            if default is required and key not in full:
+                raise ValueError(
+                    f"parameter group didn't specify a value of required optimization parameter {key}")
+            full.setdefault(key, default)
+        full["params"] = params
+        if names is not None:
+            full["param_names"] = names
+        self._validate_group(full)
+        taken = {id(p) for g in existing for p in g["params"]}
+        if any(id(p) in taken for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        return full
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group (e.g. layers unfrozen during fine-tuning) with its own settings."""
+        self.param_groups.append(self._checked_group(param_group, existing=self.param_groups))
+
+    # ----------------------------------------------------------------- stepping
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: set ``.grad`` to None (default) or fill it with zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.fill(0)
+
+    def step(self, closure: Optional[Callable] = None):
+        """One update of every parameter that has a gradient; returns the closure's loss.
+
+        ``closure`` re-evaluates the model and returns the loss (needed by LBFGS; others
+        just call it first).
+        """
+        for hook in list(self._step_pre_hooks.values()):
+            result = hook(self, (), {})
+            if result is not None:
+                raise RuntimeError("optimizer step pre-hooks must return None")
+        loss = self._step(closure)
+        for hook in list(self._step_post_hooks.values()):
+            hook(self, (), {})
+        return loss
+
+    def _step(self, closure):
+        """The update itself: for each group and parameter, update with its gradient."""
+        loss = _evaluate(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = -p.grad if group.get("maximize", False) else p.grad
+                state = self.state[p]
+                if not state:
+                    state.update(self._init_state(p, group))
+                self._update(p, grad, state, group)
+                p._version += 1  # the values changed in place: graphs that saved p are stale
+        return loss
+
+    def _init_state(self, p, group: dict) -> dict:
+        """The state a parameter starts with (empty for plain SGD)."""
+        return {}
+
+    def _update(self, p, grad, state: dict, group: dict) -> None:  # pragma: no cover
+        raise NotImplementedError(f"{type(self).__name__} must implement _update")
+
+    # ----------------------------------------------------------------- hooks
+    def register_step_pre_hook(self, hook: Callable) -> "RemovableHandle":
+        """Call ``hook(optimizer, args, kwargs)`` before every step."""
+        return RemovableHandle(self._step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook: Callable) -> "RemovableHandle":
+        """Call ``hook(optimizer, args, kwargs)`` after every step."""
+        return RemovableHandle(self._step_post_hooks, hook)
+
+    # ----------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict:
+        """PyTorch's layout: parameters replaced by their position across all groups.
+
+        ``{"state": {0: {...}, 3: {...}}, "param_groups": [{"lr": ..., "params": [0, 1]}, ...]}``.
+        Arrays are copied, so later steps do not change a saved dict.
+        """
+        index_of: dict = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            packed["params"] = []
+            for p in group["params"]:
+                index_of.setdefault(id(p), len(index_of))
+                packed["params"].append(index_of[id(p)])
+            groups.append(packed)
+        state = {index_of[id(p)]: _copy_state(s) for p, s in self.state.items() if id(p) in index_of}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore a checkpoint made by :meth:`state_dict` (validated before any change).
+
+        The loaded arrays are copied and cast to each parameter's dtype and array module;
+        the step counter keeps its type.
+        """
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"loaded state dict has a different number of parameter groups: "
+                f"{len(saved_groups)} saved, {len(self.param_groups)} in this optimizer")
+        for number, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"loaded state dict contains a parameter group that doesn't match the size "
+                    f"of optimizer's group: group {number} has {len(saved['params'])} saved "
+                    f"parameters and {len(group['params'])} here")
+        param_of = {}
+        for saved, group in zip(saved_groups, self.param_groups):
+            param_of.update(zip(saved["params"], group["params"]))
+        for index, saved_state in state_dict["state"].items():
+            if index not in param_of:
+                raise ValueError(f"loaded state refers to parameter {index}, which no group holds")
+            _check_state_shapes(saved_state, param_of[index], index)
+
+        new_groups = []
+        for saved, group in zip(saved_groups, self.param_groups):
+            restored = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
+            restored["params"] = group["params"]
+            if "param_names" not in saved and "param_names" in group:
+                restored["param_names"] = group["param_names"]
+            new_groups.append(restored)
+        new_state: dict = defaultdict(dict)
+        for index, saved_state in state_dict["state"].items():
+            p = param_of[index]
+            new_state[p] = {key: _cast_like(value, p, key) for key, value in saved_state.items()}
+        self.param_groups = new_groups
+        self.state = new_state
+
+    def __getstate__(self) -> dict:
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._step_pre_hooks = OrderedDict()
+        self._step_post_hooks = OrderedDict()
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for number, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {number}")
+            for key in sorted(group):
+                if key not in ("params", "param_names"):
+                    lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+class RemovableHandle:
+    """Returned by the ``register_*_hook`` methods; ``handle.remove()`` unregisters."""
+
+    _next_id = 0
+
+    def __init__(self, registry: "OrderedDict[int, Callable]", hook: Callable):
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+        self._registry = registry
+        registry[self.id] = hook
+
+    def remove(self) -> None:
+        self._registry.pop(self.id, None)
+
+
+def _evaluate(closure):
+    """Run the closure with gradients enabled (it usually calls ``backward``)."""
+    if closure is None:
+        return None
+    from minigrad import enable_grad
+
+    with enable_grad():
+        return closure()
+
+
+def _as_group_list(params) -> list:
+    """Normalise the ``params`` argument to a list of group dicts (or raise TypeError)."""
+    from minigrad import Tensor
+
+    if isinstance(params, Tensor):
+        raise TypeError("params argument given to the optimizer should be an iterable of "
+                        f"Tensors or dicts, but got {type(params).__name__}")
+    if isinstance(params, (set, frozenset)):
+        raise TypeError("optimizer parameters need to be organized in ordered collections, but "
+                        "the ordering of tensors in sets will change between runs. Please use a "
+                        "list instead.")
+    items = list(params)
+    if not items:
+        raise ValueError("optimizer got an empty parameter list")
+    if not isinstance(items[0], dict):
+        items = [{"params": items}]
+    for group in items:
+        if not isinstance(group, dict):
+            raise TypeError(f"param groups must all be dicts, got {type(group).__name__}")
+        if "params" not in group:
+            raise ValueError("a param group must have a 'params' entry")
+        if isinstance(group["params"], (set, frozenset)):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+    return items
+
+
+def _split_names(params):
+    """``[p, ...]`` or ``[(name, p), ...]`` (or one tensor) -> (params, names or None)."""
+    from minigrad import Tensor
+
+    if isinstance(params, Tensor):
+        return [params], None
+    params = list(params)
+    if params and all(isinstance(x, tuple) and len(x) == 2 for x in params):
+        names = [name for name, _ in params]
+        return [p for _, p in params], names
+    return params, None
+
+
+def _check_param(p, position: int) -> None:
+    if not (hasattr(p, "data") and hasattr(p, "grad")):
+        raise TypeError(f"optimizer can only optimize Tensors, but parameter {position} is a "
+                        f"{type(p).__name__}")
+    if getattr(p, "grad_fn", None) is not None:
+        raise ValueError(f"can't optimize a non-leaf Tensor (parameter {position})")
+
+
+def _is_array(value) -> bool:
+    return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, np.generic)
+
+
+def _copy_state(state: dict) -> dict:
+    return {k: (v.copy() if _is_array(v) else copy.deepcopy(v)) for k, v in state.items()}
+
+
+def _check_state_shapes(saved_state: dict, p, index) -> None:
+    for key, value in saved_state.items():
+        if key in _SAME_SHAPE_KEYS and _is_array(value) and tuple(value.shape) != tuple(p.shape):
+            raise ValueError(
+                f"loaded state for parameter {index} has '{key}' of shape {tuple(value.shape)}, "
+                f"but the parameter has shape {tuple(p.shape)}")
+
+
+# State entries that always have the parameter's shape (factored or scalar states, such
+# as Adafactor's row and column moments, keep their keys out of this set).
+_SAME_SHAPE_KEYS = {
+    "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer", "sum", "square_avg",
+    "acc_delta", "grad_avg", "exp_inf", "prev", "step_size", "ax",
+}
+
+
+def _cast_like(value, p, key: str):
+    """A copy of a saved state value, cast to the parameter's dtype and array module."""
+    if key == "step" or not _is_array(value):
+        return copy.deepcopy(value)
+    xp = p.xp if hasattr(p, "xp") else np
+    array = xp.asarray(value)
+    if array.dtype.kind == "f":
+        return array.astype(p.data.dtype, copy=True)
+    return array.copy()
