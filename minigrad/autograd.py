@@ -155,6 +155,8 @@ def run_backward(roots, root_grads, create_graph: bool = False, targets=None):
             for x, gx in zip(fn.inputs, input_grads):
                 if gx is None or not x.requires_grad:
                     continue
+                if gx.dtype != x.dtype:  # mixed dtypes: a gradient keeps its input's dtype
+                    gx = gx.astype(x.dtype)
                 if x.grad_fn is None:
                     _accumulate(leaf_grads, id(x), gx)
                     leaves[id(x)] = x

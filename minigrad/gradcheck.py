@@ -30,7 +30,8 @@ def _as_float64_inputs(inputs):
         chosen = [t.dtype.kind == "f" for t in tensors]
     copies = []
     for t, check in zip(tensors, chosen):
-        data = t.data.astype(np.float64, copy=True) if t.dtype.kind == "f" else t.data
+        # C order, so that reshape(-1) below is a view through which entries are nudged
+        data = t.data.astype(np.float64, order="C", copy=True) if t.dtype.kind == "f" else t.data
         copies.append(Tensor(data, requires_grad=check))
     return copies, chosen
 

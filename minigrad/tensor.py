@@ -223,11 +223,13 @@ class Tensor:
         self._version += 1
         return self
 
-    def add_(self, other, alpha: float = 1.0) -> "Tensor":
-        return self._inplace(self._data + alpha * _raw(other))
+    def add_(self, other, alpha: float = 1) -> "Tensor":
+        """self ← self + alpha·other, in place."""
+        return self._inplace(self._data + _scaled(other, alpha))
 
-    def sub_(self, other, alpha: float = 1.0) -> "Tensor":
-        return self._inplace(self._data - alpha * _raw(other))
+    def sub_(self, other, alpha: float = 1) -> "Tensor":
+        """self ← self − alpha·other, in place."""
+        return self._inplace(self._data - _scaled(other, alpha))
 
     def mul_(self, other) -> "Tensor":
         return self._inplace(self._data * _raw(other))
@@ -311,6 +313,12 @@ autograd._tensor_class = Tensor  # Function.__call__ builds its outputs with it
 def _raw(value):
     """The ndarray behind a Tensor, or the value itself."""
     return value._data if isinstance(value, Tensor) else value
+
+
+def _scaled(value, alpha):
+    """alpha·value, leaving value (and so an integer dtype) alone when alpha is 1."""
+    value = _raw(value)
+    return value if alpha == 1 else alpha * value
 
 
 def _raw_index(index):

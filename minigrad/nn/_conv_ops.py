@@ -129,9 +129,25 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
            padding=0, dilation: IntPair = 1, groups: int = 1) -> Tensor:
     """2-D cross-correlation (PyTorch's ``conv2d``), as im2col followed by one matmul.
 
-    ``input`` (N, C_in, H, W), ``weight`` (C_out, C_in/groups, k_h, k_w), ``bias`` (C_out,)
-    -> (N, C_out, H_out, W_out). With ``groups = g`` the channels are split into g
-    independent convolutions, done as one batched matmul.
+    Parameters
+    ----------
+    input : Tensor
+        (N, C_in, H, W).
+    weight : Tensor
+        (C_out, C_in/groups, k_h, k_w).
+    bias : Tensor, optional
+        (C_out,).
+    stride, dilation : int or pair of ints
+    padding : int, pair of ints, 'valid' or 'same'
+        Zeros added on both sides ('same': output size = input size, stride 1 only).
+    groups : int
+        Split the channels into ``groups`` independent convolutions (done as one
+        batched matmul).
+
+    Returns
+    -------
+    Tensor
+        (N, C_out, H_out, W_out), H_out = ⌊(H + 2·pad − d·(k − 1) − 1)/s⌋ + 1.
     """
     input, weight = as_tensor(input), as_tensor(weight)
     n, c_in = input.shape[:2]

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import backend
 from .._config import no_grad
-from ..ops import (gelu, leaky_relu, logsumexp, relu, reshape, sigmoid, softplus, sqrt,
+from ..ops import (gelu, leaky_relu, relu, reshape, sigmoid, softplus, sqrt,
                    tanh, where)
 from ..ops import pad as _pad_numpy_style
 from ..ops._util import as_tensor
@@ -48,15 +48,18 @@ def _softmax_dim(dim, axis) -> int:
 
 def log_softmax(input: Tensor, dim: Optional[int] = -1, *, axis: Optional[int] = None,
                 dtype=None) -> Tensor:
-    """log softmax(x)ᵢ = xᵢ − log Σⱼ exp(xⱼ).
+    """log softmax(x)ᵢ = xᵢ − log Σⱼ exp(xⱼ) = (xᵢ − m) − log Σⱼ exp(xⱼ − m), m = max x.
 
-    ``logsumexp`` subtracts the maximum first, so logits of ±1e4 give finite values.
-    ``dim`` (or NumPy's ``axis``) defaults to the last axis.
+    Shifting by the maximum m (a constant: the result does not depend on it) keeps every
+    exponent ≤ 0, so logits of ±1e4 give finite values, and it keeps full precision
+    near the maximum. ``dim`` (or NumPy's ``axis``) defaults to the last axis.
     """
     x = as_tensor(input)
     if dtype is not None:
         x = x.astype(dtype)
-    return x - logsumexp(x, axis=_softmax_dim(dim, axis), keepdims=True)
+    dim = _softmax_dim(dim, axis)
+    shifted = x - Tensor(x.data.max(axis=dim, keepdims=True))
+    return shifted - shifted.exp().sum(axis=dim, keepdims=True).log()
 
 
 def softmax(input: Tensor, dim: Optional[int] = -1, *, axis: Optional[int] = None,
@@ -70,10 +73,20 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
             *, generator=None) -> Tensor:
     """Inverted dropout: zero each entry with probability p, scale the rest by 1/(1 − p).
 
-    The expected value is unchanged, so nothing needs rescaling at evaluation time,
-    where (``training=False``) the input is returned as is. The mask comes from the
-    default generator (``minigrad.manual_seed``) unless ``generator`` is given.
-    ``inplace`` is accepted for PyTorch compatibility; the input is never modified.
+    y = x · m / (1 − p) with m ~ Bernoulli(1 − p), so E[y] = x and nothing needs
+    rescaling at evaluation time, where (``training=False``) the input is returned as is.
+
+    Parameters
+    ----------
+    input : Tensor
+    p : float
+        Probability of zeroing an entry, in [0, 1].
+    training : bool
+        Apply dropout (True) or return ``input`` unchanged (False).
+    inplace : bool
+        Accepted for PyTorch compatibility; the input is never modified.
+    generator : numpy.random.Generator or int, optional
+        Source of the mask; the default generator (``minigrad.manual_seed``) if None.
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")

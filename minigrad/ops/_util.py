@@ -51,7 +51,7 @@ def binary_operands(a, b):
     dimensioned float tensor (as in PyTorch); otherwise NumPy's promotion applies.
     """
     if not isinstance(a, Tensor):
-        a = as_tensor(a, like=b)
+        a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
     if not isinstance(b, Tensor):
         b = as_tensor(b, like=a)
     if a.dtype != b.dtype and a.dtype.kind == "f" and b.dtype.kind == "f":
@@ -68,7 +68,7 @@ def normalize_axis(axis: int, ndim: int) -> int:
     """Map a possibly negative axis into ``0..ndim-1`` or raise a clear error."""
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"axis must be an integer, got {axis!r}")
-    if not -ndim <= axis < max(ndim, 1) or (ndim == 0 and axis not in (0, -1)):
+    if not -max(ndim, 1) <= axis < max(ndim, 1):  # a 0-d tensor accepts 0 and -1
         raise ValueError(f"axis {axis} is out of range for a tensor with {ndim} dimensions")
     return int(axis) % ndim if ndim else 0
 
@@ -81,4 +81,4 @@ def normalize_axes(axis, ndim: int):
     axes = tuple(sorted(normalize_axis(a, ndim) for a in axes))
     if len(set(axes)) != len(axes):
         raise ValueError(f"axis {axis} repeats an axis")
-    return axes
+    return axes if ndim else ()  # a 0-d tensor has no axis to reduce

@@ -5,6 +5,8 @@ back to that input's shape with ``sum_to``.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -132,6 +134,8 @@ def neg(x) -> Tensor:
 
 def power(a, b) -> Tensor:
     """``a ** b``: a constant exponent uses the cheaper ``PowScalar`` rule."""
+    if isinstance(b, np.generic):  # a NumPy scalar acts like a Python number: x's dtype wins
+        b = b.item()
     if isinstance(b, (int, float)) and not isinstance(b, bool) and isinstance(a, Tensor):
         return PowScalar(b)(a)
     return Pow()(*binary_operands(a, b))

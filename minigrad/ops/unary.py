@@ -339,4 +339,6 @@ def clip(x, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
         raise ValueError("clip: at least one of min and max must be given")
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min ({min}) must not exceed max ({max})")
+    # NumPy scalar bounds as Python numbers, so that float32 stays float32
+    min, max = (b.item() if isinstance(b, np.generic) else b for b in (min, max))
     return Clip(min, max)(as_tensor(x))

@@ -1,0 +1,126 @@
+"""RMSprop: divide the gradient by a running root mean square of recent gradients.
+
+PyTorch's ``torch.optim.RMSprop``: same arguments, defaults and update rule, including
+the centered variant and momentum.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from minigrad.backend import get_array_module
+
+from .optimizer import Optimizer, check_range
+
+
+def rmsprop_update(param, grad, square_avg, grad_avg: Optional[object],
+                   momentum_buffer: Optional[object], *, lr: float, alpha: float = 0.99,
+                   eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                   centered: bool = False) -> None:
+    """One RMSprop step, in place on ``param`` and the state arrays.
+
+    With g the gradient, v the running mean of g², m̄ the running mean of g (centered
+    only) and b the momentum buffer::
+
+        g ← g + λ·θ                         (weight_decay λ, an L2 penalty)
+        v ← α·v + (1 − α)·g²                (smoothing constant α)
+        m̄ ← m̄ + (1 − α)·(g − m̄)             (centered only)
+        d = √(v − m̄²) + ε   if centered,    d = √v + ε   otherwise
+        b ← μ·b + g / d,   θ ← θ − η·b      with momentum μ > 0
+        θ ← θ − η·g / d                     without momentum
+
+    ε is added *outside* the square root, as in PyTorch (TensorFlow adds it inside).
+    Centering divides by an estimate of the gradient's standard deviation instead of
+    its root mean square. ``grad_avg`` is used only when ``centered``, and
+    ``momentum_buffer`` only when ``momentum > 0`` (pass None otherwise).
+
+    Tieleman & Hinton (2012), "Neural Networks for Machine Learning", Coursera,
+    lecture 6e; the centered version: Graves (2013), "Generating Sequences With
+    Recurrent Neural Networks", arXiv:1308.0850, section 4.
+    """
+    xp = get_array_module(param)
+    if weight_decay != 0:
+        grad = grad + weight_decay * param
+    square_avg *= alpha
+    square_avg += (1 - alpha) * grad * grad
+    if centered:
+        grad_avg += (1 - alpha) * (grad - grad_avg)
+        avg = xp.sqrt(square_avg - grad_avg * grad_avg) + eps
+    else:
+        avg = xp.sqrt(square_avg) + eps
+    if momentum > 0:
+        momentum_buffer *= momentum
+        momentum_buffer += grad / avg
+        param -= lr * momentum_buffer
+    else:
+        param -= lr * (grad / avg)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as ``torch.optim.RMSprop``.
+
+    Parameters
+    ----------
+    params : iterable
+        Parameters or parameter groups.
+    lr : float, default 1e-2
+        Learning rate η.
+    alpha : float, default 0.99
+        Smoothing constant α of the running averages.
+    eps : float, default 1e-8
+        Added to the root mean square to avoid dividing by zero.
+    weight_decay : float, default 0
+        L2 penalty λ added to the gradient.
+    momentum : float, default 0
+        Momentum factor μ.
+    centered : bool, default False
+        Divide by the running standard deviation of the gradient (Graves' variant).
+    capturable, foreach, differentiable
+        Accepted for compatibility with PyTorch; they select PyTorch implementations
+        and change nothing here.
+    maximize : bool, default False
+        Maximise the objective instead of minimising it.
+
+    State per parameter: ``step`` (int), ``square_avg``, plus ``momentum_buffer`` when
+    momentum > 0 and ``grad_avg`` when centered.
+
+    Examples
+    --------
+    >>> import minigrad, optim
+    >>> w = minigrad.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = optim.RMSprop([w], lr=0.01)
+    >>> (w ** 2).sum().backward()
+    >>> opt.step()
+    >>> w.data.tolist()
+    [0.9000000357627869, -1.899999976158142]
+    """
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
+                 capturable: bool = False, foreach: Optional[bool] = None,
+                 maximize: bool = False, differentiable: bool = False):
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                        weight_decay=weight_decay, capturable=capturable, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group: dict) -> None:
+        check_range("learning rate", group["lr"])
+        check_range("epsilon value", group["eps"])
+        check_range("momentum value", group["momentum"])
+        check_range("weight_decay value", group["weight_decay"])
+        check_range("alpha value", group["alpha"])
+
+    def _init_state(self, p, group: dict) -> dict:
+        state = {"step": 0, "square_avg": p.xp.zeros_like(p.data)}
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = p.xp.zeros_like(p.data)
+        if group["centered"]:
+            state["grad_avg"] = p.xp.zeros_like(p.data)
+        return state
+
+    def _update(self, p, grad, state: dict, group: dict) -> None:
+        state["step"] += 1
+        rmsprop_update(p.data, grad, state["square_avg"], state.get("grad_avg"),
+                       state.get("momentum_buffer"), lr=group["lr"], alpha=group["alpha"],
+                       eps=group["eps"], weight_decay=group["weight_decay"],
+                       momentum=group["momentum"], centered=group["centered"])
