@@ -34,7 +34,7 @@ demo: $(VENV)/.installed-datasets
 	$(PY) -m minigrad.demo
 
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q tests/
+	$(PY) -m pytest -q tests/ --doctest-modules minigrad optim schedules
 
 bench: $(VENV)/.installed-base
 	$(PY) benchmarks/engine.py

@@ -67,6 +67,13 @@ def gradcheck(fn: Callable, inputs: Sequence, eps: float = 1e-6, atol: float = 1
         Raise :class:`GradcheckError` naming the input and index that disagree (default),
         or return False.
 
+    Notes
+    -----
+    The numerical evaluations run under ``no_grad`` (they need no graph). A function that
+    differentiates inside itself — to check second derivatives through
+    ``minigrad.grad(..., create_graph=True)`` — must wrap that call in
+    ``minigrad.enable_grad()``.
+
     Examples
     --------
     >>> import minigrad

@@ -150,11 +150,3 @@ class Adam(Optimizer):
             weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
             decoupled_weight_decay=group["decoupled_weight_decay"],
             bias_correction=group["bias_correction"])
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        """Restore a checkpoint; groups saved without a newer option (such as PyTorch's,
-        which have no ``bias_correction``) get this optimizer's default for it."""
-        super().load_state_dict(state_dict)
-        for group in self.param_groups:
-            for key, default in self.defaults.items():
-                group.setdefault(key, default)

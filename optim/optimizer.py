@@ -226,6 +226,8 @@ class Optimizer:
         for saved, group in zip(saved_groups, self.param_groups):
             restored = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
             restored["params"] = group["params"]
+            for key, default in self.defaults.items():  # options newer than the checkpoint
+                restored.setdefault(key, default)
             if "param_names" not in saved and "param_names" in group:
                 restored["param_names"] = group["param_names"]
             new_groups.append(restored)
@@ -354,7 +356,12 @@ _SAME_SHAPE_KEYS = {
 
 
 def _cast_like(value, p, key: str):
-    """A copy of a saved state value, cast to the parameter's dtype and array module."""
+    """A copy of a saved state value, cast to the parameter's dtype and array module.
+
+    Lists and tuples (LBFGS's history) are cast element by element.
+    """
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_like(item, p, key) for item in value)
     if key == "step" or not _is_array(value):
         return copy.deepcopy(value)
     xp = p.xp if hasattr(p, "xp") else np

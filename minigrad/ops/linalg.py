@@ -23,12 +23,12 @@ class MatMul(Function):
         a, b = self.inputs
         a2 = reshape(a, (1,) + a.shape) if a.ndim == 1 else a  # row vector
         b2 = reshape(b, b.shape + (1,)) if b.ndim == 1 else b  # column vector
-        out_shape = matmul_shape(a2.shape, b2.shape)
-        gy2 = reshape(gy, out_shape)
-        ga = gy2 @ swapaxes(b2, -1, -2)
-        gb = swapaxes(a2, -1, -2) @ gy2
-        ga = reshape(sum_to(ga, a2.shape), a.shape)
-        gb = reshape(sum_to(gb, b2.shape), b.shape)
+        gy2 = reshape(gy, matmul_shape(a2.shape, b2.shape))
+        ga = gb = None  # an input that needs no gradient costs no product
+        if a.requires_grad:
+            ga = reshape(sum_to(gy2 @ swapaxes(b2, -1, -2), a2.shape), a.shape)
+        if b.requires_grad:
+            gb = reshape(sum_to(swapaxes(a2, -1, -2) @ gy2, b2.shape), b.shape)
         return ga, gb
 
 
