@@ -26,6 +26,7 @@ from .warmup import (InverseSqrtSchedule, WarmupCosineSchedule, WarmupLinearSche
                      WarmupPolynomialSchedule, WarmupStableDecaySchedule, inverse_sqrt,
                      warmup_cosine, warmup_linear, warmup_polynomial, warmup_stable_decay)
 from .evaluate import lr_sequence, momentum_sequence
+from .lr_finder import LRFinder
 
 # The schedulers that PyTorch also has (tested against its sequences).
 PYTORCH_SCHEDULERS = (
@@ -42,5 +43,5 @@ __all__ = [
     "WarmupCosineSchedule", "WarmupLinearSchedule", "WarmupPolynomialSchedule",
     "InverseSqrtSchedule", "WarmupStableDecaySchedule",
     "warmup_cosine", "warmup_linear", "warmup_polynomial", "inverse_sqrt",
-    "warmup_stable_decay", "lr_sequence", "momentum_sequence",
+    "warmup_stable_decay", "lr_sequence", "momentum_sequence", "LRFinder",
 ]

@@ -121,7 +121,23 @@ def _check_warmup_total(warmup_steps: int, total_steps: int, min_lr_ratio: float
     expect_number("min_lr_ratio", min_lr_ratio, 0.0, 1.0)
 
 
-class WarmupCosineSchedule(LRScheduler):
+class _ClosedFormSchedule(LRScheduler):
+    """A scheduler that evaluates a pure ``step -> lr`` function of this file.
+
+    Subclasses name the function (``schedule``) and the attributes passed to it as
+    keywords (``settings``); every group gets ``schedule(step, base_lr=its base rate)``.
+    """
+
+    schedule = staticmethod(lambda step, base_lr: base_lr)
+    settings: tuple = ()
+
+    def get_lr(self) -> list:
+        keywords = {name: getattr(self, name) for name in self.settings}
+        return [type(self).schedule(self.last_epoch, base_lr=base_lr, **keywords)
+                for base_lr in self.base_lrs]
+
+
+class WarmupCosineSchedule(_ClosedFormSchedule):
     """Linear warmup over ``warmup_steps``, then cosine decay to ``min_lr_ratio · base_lr``.
 
     The Transformer-era standard (see :func:`warmup_cosine` for the formula)::
@@ -148,6 +164,9 @@ class WarmupCosineSchedule(LRScheduler):
     [0.0, 0.5, 1.0, 0.8682, 0.55, 0.2318, 0.1]
     """
 
+    schedule = staticmethod(warmup_cosine)
+    settings = ("warmup_steps", "total_steps", "min_lr_ratio")
+
     def __init__(self, optimizer, warmup_steps: int, total_steps: int, min_lr_ratio: float = 0.0,
                  last_epoch: int = -1) -> None:
         _check_warmup_total(warmup_steps, total_steps, min_lr_ratio)
@@ -156,13 +175,9 @@ class WarmupCosineSchedule(LRScheduler):
         self.min_lr_ratio = min_lr_ratio
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
-        return [warmup_cosine(self.last_epoch, warmup_steps=self.warmup_steps,
-                              total_steps=self.total_steps, min_lr_ratio=self.min_lr_ratio,
-                              base_lr=base_lr) for base_lr in self.base_lrs]
 
 
-class WarmupLinearSchedule(LRScheduler):
+class WarmupLinearSchedule(_ClosedFormSchedule):
     """Linear warmup, then linear decay to ``min_lr_ratio · base_lr`` at ``total_steps``.
 
     BERT's schedule, Devlin et al. (2019); see :func:`warmup_linear`.
@@ -174,6 +189,9 @@ class WarmupLinearSchedule(LRScheduler):
     [0.0, 1.0, 0.5, 0.0, 0.0]
     """
 
+    schedule = staticmethod(warmup_linear)
+    settings = ("warmup_steps", "total_steps", "min_lr_ratio")
+
     def __init__(self, optimizer, warmup_steps: int, total_steps: int, min_lr_ratio: float = 0.0,
                  last_epoch: int = -1) -> None:
         _check_warmup_total(warmup_steps, total_steps, min_lr_ratio)
@@ -182,13 +200,9 @@ class WarmupLinearSchedule(LRScheduler):
         self.min_lr_ratio = min_lr_ratio
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
-        return [warmup_linear(self.last_epoch, warmup_steps=self.warmup_steps,
-                              total_steps=self.total_steps, min_lr_ratio=self.min_lr_ratio,
-                              base_lr=base_lr) for base_lr in self.base_lrs]
 
 
-class WarmupPolynomialSchedule(LRScheduler):
+class WarmupPolynomialSchedule(_ClosedFormSchedule):
     """Linear warmup, then polynomial decay ``(1 − p)^power`` (see :func:`warmup_polynomial`).
 
     Examples
@@ -198,6 +212,9 @@ class WarmupPolynomialSchedule(LRScheduler):
     ...             power=2.0).tolist()
     [0.0, 1.0, 0.25, 0.0]
     """
+
+    schedule = staticmethod(warmup_polynomial)
+    settings = ("warmup_steps", "total_steps", "power", "min_lr_ratio")
 
     def __init__(self, optimizer, warmup_steps: int, total_steps: int, power: float = 1.0,
                  min_lr_ratio: float = 0.0, last_epoch: int = -1) -> None:
@@ -209,14 +226,9 @@ class WarmupPolynomialSchedule(LRScheduler):
         self.min_lr_ratio = min_lr_ratio
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
-        return [warmup_polynomial(self.last_epoch, warmup_steps=self.warmup_steps,
-                                  total_steps=self.total_steps, power=self.power,
-                                  min_lr_ratio=self.min_lr_ratio, base_lr=base_lr)
-                for base_lr in self.base_lrs]
 
 
-class InverseSqrtSchedule(LRScheduler):
+class InverseSqrtSchedule(_ClosedFormSchedule):
     """The Transformer's schedule: linear warmup, then ``base_lr · sqrt(W / t)``.
 
     Vaswani et al. (2017), "Attention Is All You Need" (their W = 4000); see
@@ -229,17 +241,17 @@ class InverseSqrtSchedule(LRScheduler):
     [0.0, 1.0, 0.7071, 0.5774, 0.5]
     """
 
+    schedule = staticmethod(inverse_sqrt)
+    settings = ("warmup_steps",)
+
     def __init__(self, optimizer, warmup_steps: int, last_epoch: int = -1) -> None:
         expect_int("warmup_steps", warmup_steps)
         self.warmup_steps = warmup_steps
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
-        return [inverse_sqrt(self.last_epoch, warmup_steps=self.warmup_steps, base_lr=base_lr)
-                for base_lr in self.base_lrs]
 
 
-class WarmupStableDecaySchedule(LRScheduler):
+class WarmupStableDecaySchedule(_ClosedFormSchedule):
     """Warmup–stable–decay (WSD): Hu et al. (2024), "MiniCPM" (see :func:`warmup_stable_decay`).
 
     The rate warms up over ``warmup_steps``, stays at the peak for ``stable_steps`` (as long
@@ -266,6 +278,10 @@ class WarmupStableDecaySchedule(LRScheduler):
     [0.0, 1.0, 1.0, 1.0, 0.5, 0.0]
     """
 
+    schedule = staticmethod(warmup_stable_decay)
+    settings = ("warmup_steps", "stable_steps", "decay_steps", "min_lr_ratio",
+                "decay_shape")
+
     def __init__(self, optimizer, warmup_steps: int, stable_steps: int, decay_steps: int,
                  min_lr_ratio: float = 0.0, decay_shape: str = "linear",
                  last_epoch: int = -1) -> None:
@@ -281,9 +297,3 @@ class WarmupStableDecaySchedule(LRScheduler):
         self.min_lr_ratio = min_lr_ratio
         self.decay_shape = decay_shape
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list:
-        return [warmup_stable_decay(
-            self.last_epoch, warmup_steps=self.warmup_steps, stable_steps=self.stable_steps,
-            decay_steps=self.decay_steps, min_lr_ratio=self.min_lr_ratio,
-            decay_shape=self.decay_shape, base_lr=base_lr) for base_lr in self.base_lrs]
