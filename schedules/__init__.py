@@ -27,6 +27,7 @@ from .warmup import (InverseSqrtSchedule, WarmupCosineSchedule, WarmupLinearSche
                      warmup_cosine, warmup_linear, warmup_polynomial, warmup_stable_decay)
 from .evaluate import lr_sequence, momentum_sequence
 from .lr_finder import LRFinder
+from .lr_suggestion import suggest_lr
 
 # The schedulers that PyTorch also has (tested against its sequences).
 PYTORCH_SCHEDULERS = (
@@ -43,5 +44,5 @@ __all__ = [
     "WarmupCosineSchedule", "WarmupLinearSchedule", "WarmupPolynomialSchedule",
     "InverseSqrtSchedule", "WarmupStableDecaySchedule",
     "warmup_cosine", "warmup_linear", "warmup_polynomial", "inverse_sqrt",
-    "warmup_stable_decay", "lr_sequence", "momentum_sequence", "LRFinder",
+    "warmup_stable_decay", "lr_sequence", "momentum_sequence", "LRFinder", "suggest_lr",
 ]

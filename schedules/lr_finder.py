@@ -27,7 +27,6 @@ recorded curve (steepest descent, fast.ai's "valley", or a tenth of the minimum)
 """
 from __future__ import annotations
 
-import copy
 import math
 import numbers
 import warnings
@@ -35,11 +34,12 @@ from typing import Optional
 
 import numpy as np
 
+from ._lr_finder_state import Snapshot, clear_grads
+from .lr_suggestion import SUGGESTION_METHODS, suggest_lr
+
 __all__ = ["LRFinder"]
 
 _STEP_MODES = ("exp", "linear")
-_SUGGESTION_METHODS = ("steepest", "valley", "minimum")
-_MISSING = object()
 
 
 class LRFinder:
@@ -201,7 +201,7 @@ class LRFinder:
                              f"got {type(loader).__name__}")
 
         lrs = _lr_ramp(float(start_lr), float(end_lr), int(num_iter), step_mode)
-        snapshot = _Snapshot(self.model, self.optimizer)
+        snapshot = Snapshot(self.model, self.optimizer)
         try:
             history, best = self._run(loader, lrs, float(smooth_f), float(diverge_th),
                                       int(accumulation_steps))
@@ -234,7 +234,7 @@ class LRFinder:
 
     def _train_step(self, batches, accumulation_steps: int) -> float:
         """Gradients of ``accumulation_steps`` batches, one optimizer step; the mean loss."""
-        _clear_grads(self.model, self.optimizer)
+        clear_grads(self.model, self.optimizer)
         total = 0.0
         for _ in range(accumulation_steps):
             inputs, targets = batches.next()
@@ -289,30 +289,9 @@ class LRFinder:
             Before any :meth:`range_test`, for an unknown ``method`` or a bad skip, or when
             fewer than 2 points remain (run a longer test or skip fewer points).
         """
-        lrs, losses = self._usable_curve(method, skip_start, skip_end)
-        return float(_suggest(method, lrs, losses))
-
-    def _usable_curve(self, method, skip_start, skip_end):
-        if method not in _SUGGESTION_METHODS:
-            raise ValueError(f"method must be one of {_SUGGESTION_METHODS}, got {method!r}")
-        for name, value in (("skip_start", skip_start), ("skip_end", skip_end)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
         if self.history is None:
             raise ValueError("no LR range test has been run yet: call range_test() first")
-        lrs = np.asarray(self.history["lr"], dtype=np.float64)
-        losses = np.asarray(self.history["loss"], dtype=np.float64)
-        stop = len(lrs) - skip_end
-        lrs, losses = lrs[skip_start:stop], losses[skip_start:stop]
-        bad = np.flatnonzero(~np.isfinite(losses))
-        if bad.size:
-            lrs, losses = lrs[:bad[0]], losses[:bad[0]]
-        if len(losses) < 2:
-            raise ValueError(
-                f"only {len(losses)} usable point(s) left of the {len(self.history['lr'])} "
-                f"recorded (skip_start={skip_start}, skip_end={skip_end}, non-finite tail "
-                "removed): run a longer range test or skip fewer points")
-        return lrs, losses
+        return suggest_lr(self.history["lr"], self.history["loss"], method, skip_start, skip_end)
 
     # ------------------------------------------------------------------ drawing
     def plot(self, ax=None, log_lr: bool = True, suggestion: Optional[str] = "steepest"):
@@ -339,8 +318,8 @@ class LRFinder:
         """
         if self.history is None:
             raise ValueError("no LR range test has been run yet: call range_test() first")
-        if suggestion is not None and suggestion not in _SUGGESTION_METHODS:
-            raise ValueError(f"suggestion must be one of {_SUGGESTION_METHODS} or None, "
+        if suggestion is not None and suggestion not in SUGGESTION_METHODS:
+            raise ValueError(f"suggestion must be one of {SUGGESTION_METHODS} or None, "
                              f"got {suggestion!r}")
         if ax is None:
             from matplotlib.figure import Figure
@@ -374,38 +353,6 @@ class LRFinder:
         return fig
 
 
-# ---------------------------------------------------------------------- the suggestions
-def _suggest(method: str, lrs: np.ndarray, losses: np.ndarray) -> float:
-    """The three readings of a finite, skipped curve (at least 2 points)."""
-    if method == "steepest":
-        slopes = np.gradient(losses, np.log(lrs))
-        return lrs[int(np.argmin(slopes))]
-    if method == "minimum":
-        return lrs[int(np.argmin(losses))] / 10.0
-    return lrs[_valley_index(losses)]
-
-
-def _valley_index(losses: np.ndarray) -> int:
-    """fast.ai's ``valley``: about halfway down the longest descending stretch.
-
-    ``length[i]`` is the length of the longest strictly decreasing subsequence that ends at
-    point ``i``. The stretch ends at the first ``i`` with the greatest length and is taken to
-    start ``length[end]`` points earlier; the index is ``start + int(L/3) + int(L/6)`` with
-    ``L = end - start``. (fast.ai can reach index -1 when the curve falls from its very first
-    point and is short; the result is clamped to 0 here.)
-    """
-    n = len(losses)
-    length = np.ones(n, dtype=np.int64)
-    for i in range(1, n):
-        higher = losses[:i] > losses[i]
-        if higher.any():
-            length[i] = length[:i][higher].max() + 1
-    end = int(np.argmax(length))  # the first point of greatest length
-    start = end - int(length[end]) if length[end] > 1 else 0
-    span = (end - start) / 3
-    return max(0, start + int(span) + int(span / 2))
-
-
 # ---------------------------------------------------------------------- helpers
 def _lr_ramp(start: float, end: float, num_iter: int, step_mode: str) -> list:
     """The rates of the test: geometric or arithmetic from ``start`` to ``end`` inclusive."""
@@ -436,24 +383,6 @@ def _as_float(loss) -> float:
     return float(loss)
 
 
-def _unique_params(model, optimizer) -> list:
-    """Every parameter of the model and of the optimizer's groups, once each, in order."""
-    seen, params = set(), []
-    groups = [list(model.parameters())] + [group["params"] for group in optimizer.param_groups]
-    for group in groups:
-        for p in group:
-            if id(p) not in seen:
-                seen.add(id(p))
-                params.append(p)
-    return params
-
-
-def _clear_grads(model, optimizer) -> None:
-    """Set every gradient to None, so that each step starts from fresh gradients."""
-    for p in _unique_params(model, optimizer):
-        p.grad = None
-
-
 class _Cycle:
     """Batches from a re-iterable loader, starting it again each time it runs out."""
 
@@ -476,63 +405,3 @@ class _Cycle:
                              + (f" of length {len(batch)}" if isinstance(batch, (tuple, list))
                                 else ""))
         return batch
-
-
-class _Snapshot:
-    """Everything :meth:`LRFinder.range_test` may change, copied so that it can be put back.
-
-    ``model.state_dict()`` and ``optimizer.state_dict()`` are deep-copied and loaded back.
-    Loading an optimizer state dict builds new group dicts; the original group dicts (which
-    a scheduler or the caller may hold) are refilled with their saved contents and put back
-    in place, so that the optimizer afterwards holds the very same objects as before. The
-    same goes for the ``state`` mapping. Gradients, parameters outside the model, the
-    modules' train/eval flags and the scheduler's ``_opt_called`` flag are saved too.
-    """
-
-    def __init__(self, model, optimizer) -> None:
-        self.model, self.optimizer = model, optimizer
-        self.model_state = copy.deepcopy(model.state_dict())
-        self.optimizer_state = copy.deepcopy(optimizer.state_dict())
-        self.group_list = optimizer.param_groups
-        self.groups = [(group, {key: (value if key == "params" else copy.deepcopy(value))
-                                for key, value in group.items()})
-                       for group in optimizer.param_groups]
-        self.state_mapping = getattr(optimizer, "state", None)
-        model_ids = {id(p) for p in model.parameters()}
-        self.params = []  # (param, grad object, copy of grad, copy of data or None)
-        for p in _unique_params(model, optimizer):
-            grad = p.grad
-            data = None if id(p) in model_ids else p.data.copy()
-            self.params.append((p, grad, None if grad is None else grad.copy(), data))
-        modules = model.modules() if callable(getattr(model, "modules", None)) else [model]
-        self.training = [(m, m.training) for m in modules if hasattr(m, "training")]
-        self.opt_called = optimizer.__dict__.get("_opt_called", _MISSING)
-
-    def restore(self) -> None:
-        model, optimizer = self.model, self.optimizer
-        model.load_state_dict(self.model_state)
-        optimizer.load_state_dict(self.optimizer_state)
-        for group, saved in self.groups:
-            group.clear()
-            group.update(saved)
-        self.group_list[:] = [group for group, _ in self.groups]
-        optimizer.param_groups = self.group_list
-        if self.state_mapping is not None and optimizer.state is not self.state_mapping:
-            loaded = optimizer.state
-            self.state_mapping.clear()
-            self.state_mapping.update(loaded)
-            optimizer.state = self.state_mapping
-        for p, grad, grad_copy, data in self.params:
-            if data is not None:
-                p.data[...] = data
-            if grad is None:
-                p.grad = None
-            else:
-                grad[...] = grad_copy
-                p.grad = grad
-        for module, mode in self.training:
-            object.__setattr__(module, "training", mode)
-        if self.opt_called is _MISSING:
-            optimizer.__dict__.pop("_opt_called", None)
-        else:
-            optimizer._opt_called = self.opt_called
