@@ -26,12 +26,13 @@ from .memory import state_bytes, state_bytes_per_param
 PYTORCH_OPTIMIZERS = ("SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam",
                       "RAdam", "Adamax", "Rprop", "ASGD", "LBFGS")
 
-__all__ = ["Adam", "AdamW", "LBFGS", "NAdam", "Optimizer", "PYTORCH_OPTIMIZERS", "RAdam", "SGD",
-           "lbfgs_direction",
-           "adam_update", "adamw_update", "nadam_update", "radam_update", "required",
-           "sgd_update",
-           "ASGD", "Adadelta", "Adagrad", "Adamax", "RMSprop", "Rprop",
-           "adadelta_update", "adagrad_update", "adamax_update", "asgd_update",
-           "rmsprop_update", "rprop_update",
-           "MomentumEWA", "NesterovLookahead", "momentum_ewa_update",
-           "nesterov_lookahead_update", "state_bytes", "state_bytes_per_param"]
+__all__ = [
+    "Optimizer", "required", "PYTORCH_OPTIMIZERS",
+    "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam", "Adamax",
+    "Rprop", "ASGD", "LBFGS",
+    "sgd_update", "adagrad_update", "rmsprop_update", "adadelta_update", "adam_update",
+    "adamw_update", "nadam_update", "radam_update", "adamax_update", "rprop_update",
+    "asgd_update", "lbfgs_direction",
+    "MomentumEWA", "NesterovLookahead", "momentum_ewa_update", "nesterov_lookahead_update",
+    "state_bytes", "state_bytes_per_param",
+]
