@@ -48,6 +48,12 @@ def landscape_grid(landscape: Any, n: int = 100, n_levels: int = 20):
     return X, Y, Z, levels, minima, name
 
 
+def _path_of(run: Any) -> np.ndarray:
+    """The (N, 2) path of a run_trajectory result, or of a plain array-like."""
+    path = run["path"] if isinstance(run, Mapping) else run
+    return np.asarray(path, float).reshape(-1, 2)
+
+
 def as_paths(trajectories: Any) -> list:
     """Normalise trajectories to a list of ``(name, path)`` with ``path`` of shape (N, 2).
 
@@ -55,12 +61,14 @@ def as_paths(trajectories: Any) -> list:
     --------
     >>> [(name, path.shape) for name, path in as_paths({"SGD": [[0, 0], [1, 1]]})]
     [('SGD', (2, 2))]
+    >>> [name for name, _ in as_paths({"Adam": {"path": [[0, 0], [1, 1]], "loss": [1, 0]}})]
+    ['Adam']
     """
     if isinstance(trajectories, Mapping):
         if "path" in trajectories:  # one run_trajectory result
             trajectories = [trajectories]
         else:
-            return [(str(k), np.asarray(v, float).reshape(-1, 2)) for k, v in trajectories.items()]
+            return [(str(k), _path_of(v)) for k, v in trajectories.items()]
     elif isinstance(trajectories, np.ndarray) and trajectories.ndim == 2:
         trajectories = [trajectories]
     paths = []
