@@ -32,6 +32,7 @@ $(VENV)/.installed-test: $(VENV)/.created $(PACKAGING)
 
 demo: $(VENV)/.installed-datasets
 	$(PY) -m minigrad.demo
+	$(PY) -m minigrad.gallery --out figures/
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -q tests/ --doctest-modules minigrad optim schedules

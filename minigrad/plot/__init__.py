@@ -13,6 +13,7 @@ from .surfaces import (draw_trajectories, momentum_ravine, ravine_paths, surface
 from .curves import (effective_learning_rates, effective_lr, ewa, ewa_figure, grad_norms,
                      loss_curves, schedule_curves, temperatures, weight_norms)
 from .memory import measure_state_ratios, memory_bars
+from .animation import animate_trajectories
 
 __all__ = [
     "OKABE_ITO", "PALETTE", "new_figure", "style",
@@ -20,5 +21,5 @@ __all__ = [
     "ravine_paths",
     "loss_curves", "schedule_curves", "ewa", "ewa_figure", "temperatures", "grad_norms",
     "weight_norms", "effective_lr", "effective_learning_rates",
-    "memory_bars", "measure_state_ratios",
+    "memory_bars", "measure_state_ratios", "animate_trajectories",
 ]
