@@ -52,6 +52,12 @@ def animate_trajectories(landscape: Any, runs: Any, frames: int = 60, *, n: int 
     ...                             frames=3)
     >>> anim._fig.axes[0].get_title()
     'step 0'
+    >>> import os, tempfile
+    >>> from matplotlib.animation import PillowWriter
+    >>> path = os.path.join(tempfile.mkdtemp(), "gd.gif")
+    >>> anim.save(path, writer=PillowWriter(fps=2), dpi=30)
+    >>> os.path.getsize(path) > 0
+    True
     """
     frames = int(frames)
     if frames < 1:
