@@ -32,7 +32,6 @@ import numbers
 import warnings
 from typing import Optional
 
-import numpy as np
 
 from ._lr_finder_state import Snapshot, clear_grads
 from .lr_suggestion import SUGGESTION_METHODS, suggest_lr
@@ -321,36 +320,15 @@ class LRFinder:
         if suggestion is not None and suggestion not in SUGGESTION_METHODS:
             raise ValueError(f"suggestion must be one of {SUGGESTION_METHODS} or None, "
                              f"got {suggestion!r}")
-        if ax is None:
-            from matplotlib.figure import Figure
+        from minigrad.plot import lr_finder_curve
 
-            fig = Figure(figsize=(7, 4.5), layout="constrained")
-            ax = fig.add_subplot()
-        else:
-            fig = ax.figure
-        lrs, losses = self.history["lr"], self.history["loss"]
-        ax.plot(lrs, losses, label="loss (smoothed)")
-        if log_lr:
-            ax.set_xscale("log")
-        ax.set_xlabel("learning rate")
-        ax.set_ylabel("loss")
-        ax.set_title("LR range test")
-        ax.grid(True, alpha=0.3)
+        lr = None
         if suggestion is not None:
             try:
                 lr = self.suggestion(suggestion)
             except ValueError as error:
                 warnings.warn(f"no suggestion marked: {error}", UserWarning, stacklevel=2)
-            else:
-                finite = np.isfinite(np.asarray(losses, dtype=np.float64))
-                x = np.log(np.asarray(lrs)[finite]) if log_lr else np.asarray(lrs)[finite]
-                y = np.interp(np.log(lr) if log_lr else lr, x,
-                              np.asarray(losses, dtype=np.float64)[finite])
-                ax.plot([lr], [y], marker="o", color="tab:red", linestyle="none",
-                        label=f"{suggestion}: {lr:.2e}")
-                ax.axvline(lr, color="tab:red", linestyle="--", alpha=0.5)
-        ax.legend(loc="best")
-        return fig
+        return lr_finder_curve(self.history, lr, label=str(suggestion), log_lr=log_lr, ax=ax)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -14,6 +14,7 @@ from .curves import (effective_learning_rates, effective_lr, ewa, ewa_figure, gr
                      loss_curves, schedule_curves, temperatures, weight_norms)
 from .memory import measure_state_ratios, memory_bars
 from .animation import animate_trajectories
+from .lr_finder import lr_finder_curve
 
 __all__ = [
     "OKABE_ITO", "PALETTE", "new_figure", "style",
@@ -21,5 +22,5 @@ __all__ = [
     "ravine_paths",
     "loss_curves", "schedule_curves", "ewa", "ewa_figure", "temperatures", "grad_norms",
     "weight_norms", "effective_lr", "effective_learning_rates",
-    "memory_bars", "measure_state_ratios", "animate_trajectories",
+    "memory_bars", "measure_state_ratios", "animate_trajectories", "lr_finder_curve",
 ]
