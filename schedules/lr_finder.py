@@ -253,40 +253,13 @@ class LRFinder:
     # ------------------------------------------------------------------ reading the curve
     def suggestion(self, method: str = "steepest", skip_start: int = 10,
                    skip_end: int = 5) -> float:
-        """A learning rate read off the recorded curve.
+        """A learning rate read off the recorded curve: :func:`schedules.suggest_lr` on
+        ``history`` (same methods, skips and errors; also a ValueError before any
+        :meth:`range_test`).
 
-        The first ``skip_start`` points (noisy: the smoothing has not settled and the model
-        has hardly moved) and the last ``skip_end`` points (the blow-up) are dropped, and the
-        curve is cut before its first non-finite loss (NaN or inf), as fast.ai does.
-
-        Parameters
-        ----------
-        method : {"steepest", "valley", "minimum"}
-            * ``"steepest"`` – the rate where the loss falls fastest: the most negative
-              ``d loss / d log(lr)`` (central differences, ``numpy.gradient``), the reading
-              the chapters recommend.
-            * ``"valley"`` – fast.ai's ``valley``: find the longest descending stretch of the
-              curve (the longest run of points with strictly falling losses, found as the
-              longest decreasing subsequence; it ends at point ``end`` and has ``n`` points),
-              let it start at ``start = end - n``, ``L = end - start``, and pick point
-              ``start + int(L / 3) + int(L / 6)`` – about halfway down the stretch, past its
-              flat top, before its flat bottom. Less sensitive to one noisy slope than
-              ``"steepest"``.
-            * ``"minimum"`` – the rate of the lowest loss divided by 10 (fast.ai's
-              ``minimum``: the minimum is already at the edge of divergence; back off one
-              order of magnitude).
-        skip_start, skip_end : int >= 0
-            Points dropped at each end before reading.
-
-        Returns
-        -------
-        float
-
-        Raises
-        ------
-        ValueError
-            Before any :meth:`range_test`, for an unknown ``method`` or a bad skip, or when
-            fewer than 2 points remain (run a longer test or skip fewer points).
+        Examples
+        --------
+        See the class example: ``finder.suggestion("valley")``.
         """
         if self.history is None:
             raise ValueError("no LR range test has been run yet: call range_test() first")
