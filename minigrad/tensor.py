@@ -194,11 +194,13 @@ class Tensor:
         return Cast(np.dtype(dtype))(self)
 
     def to(self, device_or_dtype) -> "Tensor":
-        """Move to ``"cpu"``/``"cuda"``, or cast to a dtype."""
+        """Move to ``"cpu"``/``"cuda"`` (a new leaf), or cast to a dtype (differentiable)."""
         if isinstance(device_or_dtype, str) and device_or_dtype in ("cpu", "cuda", "gpu"):
-            if backend.device_of(self._data) == ("cuda" if device_or_dtype == "gpu" else device_or_dtype):
+            device = "cuda" if device_or_dtype == "gpu" else device_or_dtype
+            if device == self.device:
                 return self
-            return Tensor(backend.to_device(self._data, device_or_dtype), self.requires_grad and self.is_leaf)
+            moved = backend.to_device(self._data, device)
+            return Tensor(moved, requires_grad=self.requires_grad and self.is_leaf)
         return self.astype(device_or_dtype)
 
     def clone(self) -> "Tensor":

@@ -219,3 +219,24 @@ def test_float32_stays_float32_and_several_parameters_share_one_flat_state(line_
     assert state["d"].shape == state["prev_flat_grad"].shape == (10,)
     assert all(v.dtype == np.float32 for v in [state["d"], *state["old_dirs"], *state["old_stps"]])
     assert float(loss_fn().data) < 1e-3
+
+
+def test_loaded_history_lists_are_cast_to_the_parameter_dtype():
+    w64 = minigrad.tensor(np.array([1.5, -0.5]), dtype=np.float64, requires_grad=True)
+    opt64 = optim.LBFGS([w64], max_iter=4)
+
+    def closure():
+        opt64.zero_grad()
+        loss = ((w64 - 1.0) ** 2 * minigrad.tensor([1.0, 3.0], dtype=np.float64)).sum()
+        loss.backward()
+        return loss
+
+    opt64.step(closure)
+    saved = opt64.state_dict()
+    assert saved["state"][0]["old_dirs"]  # the step built a history
+    w32 = minigrad.tensor(np.array([1.5, -0.5]), dtype=np.float32, requires_grad=True)
+    opt32 = optim.LBFGS([w32], max_iter=4)
+    opt32.load_state_dict(saved)
+    state = opt32.state[w32]
+    assert all(d.dtype == np.float32 for d in state["old_dirs"] + state["old_stps"])
+    assert saved["state"][0]["old_dirs"][0].dtype == np.float64  # the source is untouched

@@ -580,3 +580,17 @@ def test_reset_is_a_harmless_no_op(data):
     record = Record(model, optimizer)
     finder.reset()
     record.check(model, optimizer)
+
+
+def test_suggest_lr_reads_the_same_rate_as_the_finder_and_rejects_bad_methods():
+    from schedules import suggest_lr
+
+    lrs = np.geomspace(1e-5, 1.0, 30)
+    losses = np.concatenate([np.linspace(2.0, 0.2, 25), [0.3, 0.9, 3.0, np.nan, np.nan]])
+    steepest = suggest_lr(lrs, losses, "steepest", skip_start=2, skip_end=1)
+    assert lrs[2] <= steepest <= lrs[24]
+    assert suggest_lr(lrs, losses, "minimum", skip_start=0, skip_end=0) == pytest.approx(lrs[24] / 10)
+    with pytest.raises(ValueError, match="method must be one of"):
+        suggest_lr(lrs, losses, "fastest")
+    with pytest.raises(ValueError, match="usable point"):
+        suggest_lr(lrs[:3], losses[:3], "steepest", skip_start=2, skip_end=0)

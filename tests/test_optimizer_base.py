@@ -416,3 +416,14 @@ def _minimum_value() -> float:
     a = q @ np.diag(np.geomspace(0.5, 4.0, 7)) @ q.T
     b = rng.standard_normal(7)
     return float(b @ np.linalg.solve(a, b))
+
+
+def test_loading_a_checkpoint_without_a_newer_option_gives_it_the_default():
+    w = minigrad.tensor(np.ones(3), requires_grad=True)
+    opt = optim.NAdam([w], lr=0.01, decoupled_weight_decay=True)
+    saved = opt.state_dict()
+    del saved["param_groups"][0]["decoupled_weight_decay"]  # as from an older PyTorch
+    fresh = optim.NAdam([w], lr=0.01)
+    fresh.load_state_dict(saved)
+    assert fresh.param_groups[0]["decoupled_weight_decay"] is False
+    assert fresh.param_groups[0]["lr"] == 0.01

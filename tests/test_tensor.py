@@ -285,3 +285,19 @@ def test_assigning_data_keeps_an_array_and_the_dtype():
     x.data = [3.0, 4.0]
     assert isinstance(x.data, np.ndarray) and x.dtype == np.float32
     np.testing.assert_array_equal(x.data, [3.0, 4.0])
+
+
+def test_in_place_add_and_sub_keep_an_integer_dtype():
+    counter = minigrad.tensor(np.array(3, dtype=np.int64))
+    counter.add_(1)
+    counter.sub_(2, alpha=2)
+    assert counter.dtype == np.int64 and counter.item() == 0
+
+
+def test_importing_minigrad_makes_its_subpackages_available():
+    import subprocess
+    import sys
+
+    code = "import minigrad; print(minigrad.nn.Linear.__name__, minigrad.data.DataLoader.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["Linear", "DataLoader"]

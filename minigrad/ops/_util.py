@@ -31,17 +31,20 @@ def as_tensor(x, like: Tensor | None = None) -> Tensor:
     return Tensor._make(array)
 
 
+def _is_float_scalar(value) -> bool:
+    return isinstance(value, float) or (getattr(value, "dtype", None) is not None
+                                        and value.dtype.kind == "f")
+
+
 def _scalar_array(value, like):
-    if like is None:
-        dtype = config.default_dtype if isinstance(value, float) else None
-        return np.asarray(value, dtype=dtype)
-    xp = like.xp
-    kind = like.dtype.kind
-    value_is_float = isinstance(value, (float, np.floating)) or getattr(value, "dtype", None) is not None and value.dtype.kind == "f"
-    if kind == "f" or not value_is_float:
-        dtype = like.dtype if kind in "fiu" else None
-        return xp.asarray(value, dtype=dtype)
-    return xp.asarray(value, dtype=config.default_dtype)
+    """A scalar as a 0-d array in ``like``'s dtype; a float scalar next to an integer or
+    bool tensor (or next to nothing) takes the default float dtype instead."""
+    xp = np if like is None else like.xp
+    if _is_float_scalar(value):
+        dtype = like.dtype if like is not None and like.dtype.kind == "f" else config.default_dtype
+    else:
+        dtype = like.dtype if like is not None and like.dtype.kind in "fiu" else None
+    return xp.asarray(value, dtype=dtype)
 
 
 def binary_operands(a, b):

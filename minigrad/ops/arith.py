@@ -8,10 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_array_module
 from ..tensor import Tensor
+from .._config import config
 from ._util import as_tensor, binary_operands
-from .shape import sum_to
+from .shape import Cast, sum_to
+from .unary import log, where
 
 
 class Add(Function):
@@ -96,8 +97,6 @@ class Pow(Function):
         return a ** b
 
     def backward(self, gy):
-        from .unary import log, where
-
         a, b = self.inputs
         y = self.output
         ga = gy * b * a ** (b - 1)
@@ -121,9 +120,6 @@ def mul(a, b) -> Tensor:
 def div(a, b) -> Tensor:
     a, b = binary_operands(a, b)
     if a.dtype.kind in "iub" and b.dtype.kind in "iub":  # true division gives floats
-        from .shape import Cast
-        from .._config import config
-
         a, b = Cast(config.default_dtype)(a), Cast(config.default_dtype)(b)
     return Div()(a, b)
 

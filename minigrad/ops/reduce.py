@@ -95,7 +95,8 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=False) -> Tensor:
     x, axes, keepdims = _resolve(x, axis, dim, keepdims, keepdim)
     if x.dtype.kind not in "f":
         raise TypeError(f"mean: needs a floating point tensor, got {x.dtype}")
-    return Sum(axes, keepdims)(x) * (1.0 / _count(x, axes) if _count(x, axes) else float("nan"))
+    n = _count(x, axes)
+    return Sum(axes, keepdims)(x) * (1.0 / n if n else float("nan"))  # empty mean is NaN
 
 
 def _reduce_nonempty(cls, x, axis, dim, keepdims, keepdim):

@@ -225,11 +225,9 @@ class Minimum(Function):
 
 def _split_between(gy, a, b, a_wins):
     """Share of gy for a (1 where it wins, ½ on a tie) and b (the rest)."""
-    xp = gy.xp
     share_a = a_wins.astype(gy.dtype) + 0.5 * (a.data == b.data).astype(gy.dtype)
-    share_a = xp.asarray(share_a, dtype=gy.dtype)
     ga = gy * _constant(share_a)
-    gb = gy * _constant((1 - share_a).astype(gy.dtype))
+    gb = gy * _constant(1 - share_a)
     return sum_to(ga, a.shape), sum_to(gb, b.shape)
 
 
@@ -245,7 +243,7 @@ class Clip(Function):
 
     def backward(self, gy):
         (x,) = self.inputs
-        inside = np.ones(x.shape, dtype=bool) if x.xp is np else x.xp.ones(x.shape, dtype=bool)
+        inside = x.xp.ones(x.shape, dtype=bool)
         if self.lo is not None:
             inside &= x.data >= self.lo
         if self.hi is not None:
