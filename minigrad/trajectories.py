@@ -28,11 +28,6 @@ from .tensor import Parameter
 DIVERGED_RADIUS = 1e8
 
 
-def _uses_closure(optimizer) -> bool:
-    """LBFGS-style optimizers re-evaluate the loss inside ``step``: they need a closure."""
-    return type(optimizer).__name__ == "LBFGS" or getattr(optimizer, "requires_closure", False)
-
-
 def run_trajectory(landscape, optimizer_cls, steps: int, start=None,
                    scheduler: Optional[Callable] = None, name: Optional[str] = None,
                    **opt_kwargs) -> dict:
@@ -69,7 +64,7 @@ def run_trajectory(landscape, optimizer_cls, steps: int, start=None,
     sched = scheduler(optimizer) if scheduler is not None else None
     value_and_grad = landscape.value_and_grad_numpy
     closure = None
-    if _uses_closure(optimizer):
+    if getattr(optimizer, "needs_closure", False):  # LBFGS, NesterovLookahead, SAM, ...
         def closure():
             value, g = value_and_grad(param.data)
             param.grad = g

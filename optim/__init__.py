@@ -1,8 +1,25 @@
 """optim: optimizers written from scratch in NumPy, one readable file each.
 
-Each file holds the pure update function (the math, e.g. ``sgd_update``) and the class
+Each file holds the update function (the math, e.g. ``adam_update``) and a small class
 that keeps per-parameter state and param groups, with PyTorch's names, arguments,
-defaults and update rules.
+defaults and update rules. The class declares its hyper-parameter ranges (``ranges``),
+its state arrays (``state_names``) and whether ``step`` needs a closure
+(``needs_closure``) as data that :class:`Optimizer` reads; its ``_update`` method is one
+call that links the group's hyper-parameters and the parameter's state to the function.
+
+The in-place convention of every update function
+------------------------------------------------
+* It changes ``param`` and the state arrays it is given **in place** (``exp_avg *= β1``),
+  so the optimizer's state dict sees the new values without any copying back.
+* It **never writes to** ``grad``: ``grad`` is ``p.grad`` itself, which the caller may
+  still need (gradient clipping logs, accumulation, a second optimizer). Build a new
+  array instead: ``grad = grad + weight_decay * param``, never ``grad += ...``. The
+  optimizers pass ``grad`` read-only, so a slip raises
+  ``ValueError: output array is read-only`` instead of silently corrupting ``.grad``.
+* It **returns None**, with one exception: state that cannot change in place — a Python
+  number (NAdam's ``mu_product``, ASGD's ``eta`` and ``mu``) or a buffer that does not
+  exist before the first step (SGD's ``momentum_buffer``, None until then as in
+  PyTorch) — is returned as its new value, and the docstring says so.
 """
 from .optimizer import Optimizer, required
 from .sgd import SGD, sgd_update

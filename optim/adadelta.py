@@ -8,7 +8,8 @@ from typing import Optional
 
 from minigrad.backend import get_array_module
 
-from .optimizer import Optimizer, check_range
+from .checks import Range
+from .optimizer import Optimizer
 
 
 def adadelta_update(param, grad, square_avg, acc_delta, *, lr: float, rho: float = 0.9,
@@ -32,7 +33,7 @@ def adadelta_update(param, grad, square_avg, acc_delta, *, lr: float, rho: float
     """
     xp = get_array_module(param)
     if weight_decay != 0:
-        grad = grad + weight_decay * param
+        grad = grad + weight_decay * param  # new array: grad is p.grad
     square_avg *= rho
     square_avg += (1 - rho) * grad * grad
     delta = xp.sqrt(acc_delta + eps) / xp.sqrt(square_avg + eps) * grad
@@ -57,12 +58,12 @@ class Adadelta(Optimizer):
     weight_decay : float, default 0
         L2 penalty λ added to the gradient.
     foreach : bool, optional
-        Accepted for compatibility with PyTorch; changes nothing here.
+        PyTorch's implementation switch: accepted, ignored, not stored.
     maximize : bool, default False
         Maximise the objective instead of minimising it.
     capturable, differentiable
-        Accepted for compatibility with PyTorch; they select PyTorch implementations
-        and change nothing here.
+        PyTorch's implementation switches: accepted so that PyTorch code runs,
+        ignored and not stored in the groups (there is one implementation here).
 
     State per parameter: ``step`` (int), ``square_avg`` (running mean of g²) and
     ``acc_delta`` (running mean of Δ²).
@@ -78,20 +79,19 @@ class Adadelta(Optimizer):
     [0.9968377351760864, -1.9968377351760864]
     """
 
+    ranges = {"lr": Range("learning rate"),
+              "rho": Range("rho value", 0.0, 1.0),
+              "eps": Range("epsilon value"),
+              "weight_decay": Range("weight_decay value")}
+    state_names = ("square_avg", "acc_delta")
+
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0, foreach: Optional[bool] = None, *,
                  capturable: bool = False, maximize: bool = False,
                  differentiable: bool = False):
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
-                        maximize=maximize, capturable=capturable, foreach=foreach,
-                        differentiable=differentiable)
+                        maximize=maximize)
         super().__init__(params, defaults)
-
-    def _validate_group(self, group: dict) -> None:
-        check_range("learning rate", group["lr"])
-        check_range("rho value", group["rho"], high=1.0)
-        check_range("epsilon value", group["eps"])
-        check_range("weight_decay value", group["weight_decay"])
 
     def _init_state(self, p, group: dict) -> dict:
         return {"step": 0,

@@ -9,7 +9,8 @@ from typing import Optional
 
 from minigrad.backend import get_array_module
 
-from .optimizer import Optimizer, check_range
+from .checks import Range
+from .optimizer import Optimizer
 
 
 def adagrad_update(param, grad, state_sum, *, step: int, lr: float, lr_decay: float = 0.0,
@@ -32,7 +33,7 @@ def adagrad_update(param, grad, state_sum, *, step: int, lr: float, lr_decay: fl
     """
     xp = get_array_module(param)
     if weight_decay != 0:
-        grad = grad + weight_decay * param
+        grad = grad + weight_decay * param  # new array: grad is p.grad
     clr = lr / (1 + (step - 1) * lr_decay)
     state_sum += grad * grad
     std = xp.sqrt(state_sum) + eps
@@ -57,12 +58,12 @@ class Adagrad(Optimizer):
     eps : float, default 1e-10
         Added to √s to avoid dividing by zero.
     foreach : bool, optional
-        Accepted for compatibility with PyTorch; changes nothing here.
+        PyTorch's implementation switch: accepted, ignored, not stored.
     maximize : bool, default False
         Maximise the objective instead of minimising it.
     differentiable, fused
-        Accepted for compatibility with PyTorch; they select PyTorch implementations
-        and change nothing here.
+        PyTorch's implementation switches: accepted so that PyTorch code runs,
+        ignored and not stored in the groups (there is one implementation here).
 
     State per parameter: ``step`` (int) and ``sum`` (the accumulated squared gradients).
     Unlike PyTorch, which fills the state of every parameter in the constructor, the
@@ -81,22 +82,21 @@ class Adagrad(Optimizer):
     [0.8999999761581421, -1.899999976158142]
     """
 
+    ranges = {"lr": Range("learning rate"),
+              "lr_decay": Range("lr_decay value"),
+              "weight_decay": Range("weight_decay value"),
+              "initial_accumulator_value": Range("initial_accumulator_value value"),
+              "eps": Range("epsilon value")}
+    state_names = ("sum",)
+
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10,
                  foreach: Optional[bool] = None, *, maximize: bool = False,
                  differentiable: bool = False, fused: Optional[bool] = None):
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value,
-                        foreach=foreach, maximize=maximize, differentiable=differentiable,
-                        fused=fused)
+                        maximize=maximize)
         super().__init__(params, defaults)
-
-    def _validate_group(self, group: dict) -> None:
-        check_range("learning rate", group["lr"])
-        check_range("lr_decay value", group["lr_decay"])
-        check_range("weight_decay value", group["weight_decay"])
-        check_range("initial_accumulator_value value", group["initial_accumulator_value"])
-        check_range("epsilon value", group["eps"])
 
     def _init_state(self, p, group: dict) -> dict:
         return {"step": 0,

@@ -10,7 +10,8 @@ from typing import Optional
 
 from minigrad.backend import get_array_module
 
-from .optimizer import Optimizer, check_betas, check_range
+from .checks import Betas, Range
+from .optimizer import Optimizer
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step: int,
@@ -46,7 +47,7 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step: 
         if decoupled_weight_decay:
             param *= 1 - lr * weight_decay
         else:
-            grad = grad + weight_decay * param
+            grad = grad + weight_decay * param  # new array: grad is p.grad
     exp_avg *= beta1
     exp_avg += (1 - beta1) * grad
     exp_avg_sq *= beta2
@@ -96,8 +97,8 @@ class Adam(Optimizer):
         betas (0.9, 0.9) it is ≈ 0.316 times, smaller. Either way the early steps are
         not what ``lr`` promises — which is why the corrections are there.
     foreach, capturable, differentiable, fused
-        Accepted for compatibility with PyTorch; they select PyTorch implementations
-        and change nothing here.
+        PyTorch's implementation switches: accepted so that PyTorch code runs,
+        ignored and not stored in the groups (there is one implementation here).
 
     State per parameter: ``step`` (int), ``exp_avg`` (m), ``exp_avg_sq`` (v), and
     ``max_exp_avg_sq`` (v_max) with AMSGrad.
@@ -113,6 +114,12 @@ class Adam(Optimizer):
     [0.9000000357627869, -1.899999976158142]
     """
 
+    ranges = {"lr": Range("learning rate"),
+              "eps": Range("epsilon value"),
+              "betas": Betas(),
+              "weight_decay": Range("weight_decay value")}
+    state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
                  foreach: Optional[bool] = None, maximize: bool = False,
@@ -120,17 +127,10 @@ class Adam(Optimizer):
                  fused: Optional[bool] = None, decoupled_weight_decay: bool = False,
                  bias_correction: bool = True):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
-                        capturable=capturable, differentiable=differentiable, fused=fused,
+                        amsgrad=amsgrad, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay,
                         bias_correction=bias_correction)
         super().__init__(params, defaults)
-
-    def _validate_group(self, group: dict) -> None:
-        check_range("learning rate", group["lr"])
-        check_range("epsilon value", group["eps"])
-        check_betas(group["betas"])
-        check_range("weight_decay value", group["weight_decay"])
 
     def _init_state(self, p, group: dict) -> dict:
         xp = p.xp

@@ -8,7 +8,8 @@ from typing import Optional
 
 from minigrad.backend import get_array_module
 
-from .optimizer import Optimizer, check_betas, check_range
+from .checks import Betas, Range
+from .optimizer import Optimizer
 
 
 def adamax_update(param, grad, exp_avg, exp_inf, *, step: int, lr: float, beta1: float = 0.9,
@@ -31,7 +32,7 @@ def adamax_update(param, grad, exp_avg, exp_inf, *, step: int, lr: float, beta1:
     """
     xp = get_array_module(param)
     if weight_decay != 0:
-        grad = grad + weight_decay * param
+        grad = grad + weight_decay * param  # new array: grad is p.grad
     exp_avg += (1 - beta1) * (grad - exp_avg)
     xp.maximum(beta2 * exp_inf, xp.abs(grad) + eps, out=exp_inf)
     bias_correction1 = 1 - beta1 ** step
@@ -54,12 +55,12 @@ class Adamax(Optimizer):
     weight_decay : float, default 0
         L2 penalty λ added to the gradient.
     foreach : bool, optional
-        Accepted for compatibility with PyTorch; changes nothing here.
+        PyTorch's implementation switch: accepted, ignored, not stored.
     maximize : bool, default False
         Maximise the objective instead of minimising it.
     differentiable, capturable
-        Accepted for compatibility with PyTorch; they select PyTorch implementations
-        and change nothing here.
+        PyTorch's implementation switches: accepted so that PyTorch code runs,
+        ignored and not stored in the groups (there is one implementation here).
 
     State per parameter: ``step`` (int), ``exp_avg`` (first moment) and ``exp_inf``
     (infinity norm).
@@ -75,20 +76,19 @@ class Adamax(Optimizer):
     [0.8999999761581421, -1.899999976158142]
     """
 
+    ranges = {"lr": Range("learning rate"),
+              "eps": Range("epsilon value"),
+              "betas": Betas(),
+              "weight_decay": Range("weight_decay value")}
+    state_names = ("exp_avg", "exp_inf")
+
     def __init__(self, params, lr: float = 2e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0,
                  foreach: Optional[bool] = None, *, maximize: bool = False,
                  differentiable: bool = False, capturable: bool = False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        foreach=foreach, maximize=maximize, differentiable=differentiable,
-                        capturable=capturable)
+                        maximize=maximize)
         super().__init__(params, defaults)
-
-    def _validate_group(self, group: dict) -> None:
-        check_range("learning rate", group["lr"])
-        check_range("epsilon value", group["eps"])
-        check_betas(group["betas"])
-        check_range("weight_decay value", group["weight_decay"])
 
     def _init_state(self, p, group: dict) -> dict:
         return {"step": 0,

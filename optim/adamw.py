@@ -58,7 +58,7 @@ class AdamW(Adam):
         Teaching switch (not in PyTorch): ``False`` drops both bias corrections; see
         :class:`optim.Adam`.
     foreach, capturable, differentiable, fused
-        Accepted for compatibility with PyTorch; they change nothing here.
+        PyTorch's implementation switches: accepted, ignored, not stored.
 
     State per parameter: ``step``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq``
     with AMSGrad), as in Adam.
@@ -84,15 +84,8 @@ class AdamW(Adam):
                          differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True, bias_correction=bias_correction)
 
-    def _update(self, p, grad, state: dict, group: dict) -> None:
-        state["step"] += 1
-        beta1, beta2 = group["betas"]
-        adamw_update(
-            p.data, grad, state["exp_avg"], state["exp_avg_sq"],
-            state.get("max_exp_avg_sq"), step=state["step"], lr=group["lr"],
-            beta1=beta1, beta2=beta2, eps=group["eps"],
-            weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
-            bias_correction=group["bias_correction"])
+    # The update is Adam's: Adam._update calls adam_update, and every group here has
+    # decoupled_weight_decay=True, which is exactly adamw_update.
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore a checkpoint; the weight decay stays decoupled whatever was saved."""

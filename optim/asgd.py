@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .optimizer import Optimizer, check_range
+from .checks import Range
+from .optimizer import Optimizer
 
 
 def asgd_update(param, grad, ax, *, step: int, eta: float, mu: float, lr: float,
@@ -33,7 +34,7 @@ def asgd_update(param, grad, ax, *, step: int, eta: float, mu: float, lr: float,
     Bottou (2012), "Stochastic Gradient Descent Tricks".
     """
     if weight_decay != 0:
-        grad = grad + weight_decay * param
+        grad = grad + weight_decay * param  # new array: grad is p.grad
     param *= 1 - lambd * eta
     param -= eta * grad
     if mu != 1:
@@ -63,8 +64,8 @@ class ASGD(Optimizer):
     weight_decay : float, default 0
         L2 penalty added to the gradient.
     foreach, differentiable, capturable
-        Accepted for compatibility with PyTorch; they select PyTorch implementations
-        and change nothing here.
+        PyTorch's implementation switches: accepted so that PyTorch code runs,
+        ignored and not stored in the groups (there is one implementation here).
     maximize : bool, default False
         Maximise the objective instead of minimising it.
 
@@ -83,18 +84,17 @@ class ASGD(Optimizer):
     [0.7999899983406067, -1.5999799966812134]
     """
 
+    ranges = {"lr": Range("learning rate"),
+              "weight_decay": Range("weight_decay value")}
+    state_names = ("ax",)
+
     def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
                  t0: float = 1e6, weight_decay: float = 0, foreach: Optional[bool] = None,
                  maximize: bool = False, differentiable: bool = False,
                  capturable: bool = False):
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
-                        foreach=foreach, maximize=maximize, differentiable=differentiable,
-                        capturable=capturable)
+                        maximize=maximize)
         super().__init__(params, defaults)
-
-    def _validate_group(self, group: dict) -> None:
-        check_range("learning rate", group["lr"])
-        check_range("weight_decay value", group["weight_decay"])
 
     def _init_state(self, p, group: dict) -> dict:
         return {"step": 0, "eta": float(group["lr"]), "mu": 1.0,

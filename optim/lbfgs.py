@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from .line_search import strong_wolfe
-from .optimizer import Optimizer, _evaluate, check_range
+from .checks import OneOf, Range
+from .optimizer import Optimizer, _evaluate
 
 
 def lbfgs_direction(flat_grad, old_dirs: list, old_stps: list, ro: list, H_diag: float,
@@ -99,6 +100,10 @@ class LBFGS(Optimizer):
     [3.0, 3.0]
     """
 
+    ranges = {"lr": Range("learning rate"),
+              "line_search_fn": OneOf("line_search_fn", (None, "strong_wolfe"))}
+    needs_closure = True  # it re-evaluates the loss several times per step
+
     def __init__(self, params, lr: float = 1, max_iter: int = 20,
                  max_eval: Optional[int] = None, tolerance_grad: float = 1e-7,
                  tolerance_change: float = 1e-9, history_size: int = 100,
@@ -112,17 +117,8 @@ class LBFGS(Optimizer):
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
 
-    def _validate_group(self, group: dict) -> None:
-        check_range("learning rate", group["lr"])
-        if group["line_search_fn"] not in (None, "strong_wolfe"):
-            raise ValueError(f"Invalid line_search_fn: {group['line_search_fn']!r} "
-                             "(only 'strong_wolfe' or None is supported)")
-
     def step(self, closure: Callable):
         """Up to ``max_iter`` L-BFGS iterations; returns the loss at the starting point."""
-        if closure is None:
-            raise TypeError("LBFGS.step() needs a closure that re-evaluates the model "
-                            "and returns the loss")
         return super().step(closure)
 
     # ----------------------------------------------------------------- flat views

@@ -9,7 +9,8 @@ from typing import Optional
 
 from minigrad.backend import get_array_module
 
-from .optimizer import Optimizer, check_betas, check_range
+from .checks import Betas, Range
+from .optimizer import Optimizer
 
 
 def nadam_update(param, grad, exp_avg, exp_avg_sq, *, step: int, mu_product: float,
@@ -43,7 +44,7 @@ def nadam_update(param, grad, exp_avg, exp_avg_sq, *, step: int, mu_product: flo
         if decoupled_weight_decay:
             param *= 1 - lr * weight_decay
         else:
-            grad = grad + weight_decay * param
+            grad = grad + weight_decay * param  # new array: grad is p.grad
     mu = beta1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))
     mu_next = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
     mu_product = mu_product * mu
@@ -80,7 +81,7 @@ class NAdam(Optimizer):
     maximize : bool, default False
         Maximise the objective instead of minimising it.
     foreach, capturable, differentiable
-        Accepted for compatibility with PyTorch; they change nothing here.
+        PyTorch's implementation switches: accepted, ignored, not stored.
 
     State per parameter: ``step`` (int), ``mu_product`` (float), ``exp_avg`` (m),
     ``exp_avg_sq`` (v).
@@ -96,6 +97,13 @@ class NAdam(Optimizer):
     [0.8943548202514648, -1.8943548202514648]
     """
 
+    ranges = {"lr": Range("learning rate"),
+              "eps": Range("epsilon value"),
+              "betas": Betas(),
+              "weight_decay": Range("weight_decay value"),
+              "momentum_decay": Range("momentum_decay value")}
+    state_names = ("exp_avg", "exp_avg_sq")
+
     def __init__(self, params, lr: float = 2e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, foreach: Optional[bool] = None,
@@ -103,17 +111,8 @@ class NAdam(Optimizer):
                  differentiable: bool = False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
-                        foreach=foreach, capturable=capturable,
-                        differentiable=differentiable)
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
         super().__init__(params, defaults)
-
-    def _validate_group(self, group: dict) -> None:
-        check_range("learning rate", group["lr"])
-        check_range("epsilon value", group["eps"])
-        check_betas(group["betas"])
-        check_range("weight_decay value", group["weight_decay"])
-        check_range("momentum_decay value", group["momentum_decay"])
 
     def _init_state(self, p, group: dict) -> dict:
         return {"step": 0, "mu_product": 1.0, "exp_avg": p.xp.zeros_like(p.data),

@@ -1,12 +1,27 @@
 """The optimizer base class: parameter groups, per-parameter state, hooks, checkpoints.
 
 An optimizer only needs objects with ``.data`` and ``.grad`` arrays (``minigrad``
-Tensors). Each concrete optimizer adds two things:
+Tensors). A concrete optimizer is a thin shell around its update function. It declares,
+as class attributes the base class reads:
+
+* ``ranges`` – ``{group key: check}``, the allowed range of each hyper-parameter
+  (:mod:`optim.checks`); every group is checked before anything is stored;
+* ``state_names`` – the state arrays that have the parameter's shape (checked when a
+  checkpoint is loaded);
+* ``needs_closure`` – True when ``step`` must be given a closure (LBFGS, SAM, ...);
+* ``needs_2d`` – True when every parameter must be a matrix (Muon);
+
+and writes two short methods:
 
 * ``_init_state(p, group)`` – the per-parameter state dict, created lazily on the first
   step that sees a gradient for ``p`` (like PyTorch);
-* ``_update(p, grad, state, group)`` – one step for one parameter, which calls the pure
-  ``*_update`` function of the optimizer's own file.
+* ``_update(p, grad, state, group)`` – one step for one parameter: one call of the
+  ``*_update`` function of the optimizer's own file, linking the group's
+  hyper-parameters and the state to the function's arguments.
+
+``grad`` reaches ``_update`` read-only (it is ``p.grad`` itself, or ``-p.grad`` with
+``maximize``): an update function that tried ``grad += ...`` would corrupt ``.grad``,
+so NumPy raises instead. Write ``grad = grad + ...``.
 
 Everything else — validation, groups, ``zero_grad``, hooks, ``state_dict`` — lives here
 and behaves like ``torch.optim.Optimizer``.
@@ -14,39 +29,17 @@ and behaves like ``torch.optim.Optimizer``.
 from __future__ import annotations
 
 import copy
-import math
 from collections import OrderedDict, defaultdict
 from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 
-_NUMERIC = (int, float, np.integer, np.floating)
+from .checks import check_betas, check_range  # noqa: F401  (re-exported: optim.optimizer.check_range)
 
-
-def check_range(name: str, value, low: float = 0.0, high: float = math.inf,
-                low_open: bool = False, high_open: bool = False) -> None:
-    """Raise ``ValueError('Invalid <name>: <value>')`` unless value lies in the range.
-
-    The range is ``[low, high]``; ``low_open`` / ``high_open`` exclude an end.
-    """
-    if isinstance(value, bool) or not isinstance(value, _NUMERIC) or math.isnan(value):
-        raise ValueError(f"Invalid {name}: {value!r} (expected a number)")
-    too_low = value <= low if low_open else value < low
-    too_high = value >= high if high_open else value > high
-    if too_low or too_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        raise ValueError(f"Invalid {name}: {value} (allowed range {left}{low}, {high}{right})")
-
-
-def check_betas(betas, count: int = 2) -> None:
-    """Each beta must lie in [0, 1): ``Invalid beta parameter at index 0: 1.2``."""
-    if not isinstance(betas, (tuple, list)) or len(betas) != count:
-        raise ValueError(f"Invalid betas: {betas!r} (expected a tuple of {count} numbers)")
-    for index, beta in enumerate(betas):
-        if isinstance(beta, bool) or not isinstance(beta, _NUMERIC) or not 0.0 <= beta < 1.0:
-            raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
-
+# Switches that choose between PyTorch's own implementations (for-each loops, fused CUDA
+# kernels, CUDA graphs, autograd through the step). Every optimizer here accepts them so
+# that PyTorch code runs unchanged, and ignores them: there is one implementation.
+PYTORCH_ONLY_SWITCHES = ("foreach", "fused", "capturable", "differentiable")
 
 class _RequiredParameter:
     """Marker for a hyper-parameter that has no default (SGD's ``lr`` in old PyTorch)."""
@@ -77,6 +70,15 @@ class Optimizer:
         Per-parameter state dicts, keyed by the parameter object.
     """
 
+    #: ``{group key: check}``: the hyper-parameters checked in every group (optim.checks).
+    ranges: dict = {}
+    #: Names of the state arrays that have the parameter's shape.
+    state_names: tuple = ()
+    #: True when ``step()`` must be given a closure that re-evaluates the loss.
+    needs_closure: bool = False
+    #: True when every parameter must be 2-D (a weight matrix), as for Muon.
+    needs_2d: bool = False
+
     def __init__(self, params: Iterable, defaults: dict):
         self.defaults = dict(defaults)
         self.state: dict = defaultdict(dict)
@@ -90,7 +92,13 @@ class Optimizer:
 
     # ----------------------------------------------------------------- groups
     def _validate_group(self, group: dict) -> None:
-        """Check a group's hyper-parameters; optimizers override this (and call super)."""
+        """Run the class's declared ``ranges`` on a complete group.
+
+        Optimizers whose arguments constrain each other (SGD's Nesterov needs momentum)
+        override this, call ``super()._validate_group(group)`` and add their check.
+        """
+        for key, check in self.ranges.items():
+            check(group[key])
 
     def _checked_group(self, group: dict, existing: list) -> dict:
         """A complete, validated copy of ``group``; raises before anything changes."""
@@ -99,6 +107,11 @@ class Optimizer:
         params, names = _split_names(group["params"])
         for position, p in enumerate(params):
             _check_param(p, position)
+            if self.needs_2d and len(p.shape) != 2:
+                raise ValueError(
+                    f"{type(self).__name__} only optimizes 2-D parameters (weight matrices), "
+                    f"but parameter {position} of the group has shape {tuple(p.shape)}; give "
+                    "biases, gains and embeddings to another optimizer in its own group")
         if len(set(map(id, params))) != len(params):
             raise ValueError("optimizer contains a parameter group with duplicate parameters")
         full = {key: value for key, value in group.items() if key != "params"}
@@ -138,6 +151,9 @@ class Optimizer:
         ``closure`` re-evaluates the model and returns the loss (needed by LBFGS; others
         just call it first).
         """
+        if closure is None and self.needs_closure:
+            raise TypeError(f"{type(self).__name__}.step() needs a closure that re-evaluates "
+                            "the model (zero_grad, loss, backward) and returns the loss")
         for hook in list(self._step_pre_hooks.values()):
             result = hook(self, (), {})
             if result is not None:
@@ -154,7 +170,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                grad = -p.grad if group.get("maximize", False) else p.grad
+                grad = read_only(-p.grad if group.get("maximize", False) else p.grad)
                 state = self.state[p]
                 if not state:
                     state.update(self._init_state(p, group))
@@ -220,11 +236,12 @@ class Optimizer:
         for index, saved_state in state_dict["state"].items():
             if index not in param_of:
                 raise ValueError(f"loaded state refers to parameter {index}, which no group holds")
-            _check_state_shapes(saved_state, param_of[index], index)
+            _check_state_shapes(saved_state, param_of[index], index, self.state_names)
 
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
-            restored = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
+            restored = {k: copy.deepcopy(v) for k, v in saved.items()
+                        if k != "params" and k not in PYTORCH_ONLY_SWITCHES}
             restored["params"] = group["params"]
             for key, default in self.defaults.items():  # options newer than the checkpoint
                 restored.setdefault(key, default)
@@ -339,20 +356,24 @@ def _copy_state(state: dict) -> dict:
     return {k: (v.copy() if _is_array(v) else copy.deepcopy(v)) for k, v in state.items()}
 
 
-def _check_state_shapes(saved_state: dict, p, index) -> None:
+def read_only(array):
+    """A read-only view of a NumPy array (CuPy arrays, which have no such flag, pass as is).
+
+    The optimizers hand the gradient to their update functions through this, so that an
+    in-place edit of ``grad`` fails loudly instead of changing ``p.grad``.
+    """
+    if isinstance(array, np.ndarray) and array.flags.writeable:
+        array = array.view()
+        array.flags.writeable = False
+    return array
+
+
+def _check_state_shapes(saved_state: dict, p, index, state_names) -> None:
     for key, value in saved_state.items():
-        if key in _SAME_SHAPE_KEYS and _is_array(value) and tuple(value.shape) != tuple(p.shape):
+        if key in state_names and _is_array(value) and tuple(value.shape) != tuple(p.shape):
             raise ValueError(
                 f"loaded state for parameter {index} has '{key}' of shape {tuple(value.shape)}, "
                 f"but the parameter has shape {tuple(p.shape)}")
-
-
-# State entries that always have the parameter's shape (factored or scalar states, such
-# as Adafactor's row and column moments, keep their keys out of this set).
-_SAME_SHAPE_KEYS = {
-    "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer", "sum", "square_avg",
-    "acc_delta", "grad_avg", "exp_inf", "prev", "step_size", "ax",
-}
 
 
 def _cast_like(value, p, key: str):

@@ -10,7 +10,8 @@ from typing import Optional
 
 from minigrad.backend import get_array_module
 
-from .optimizer import Optimizer, check_betas, check_range
+from .checks import Betas, Range
+from .optimizer import Optimizer
 
 
 def radam_update(param, grad, exp_avg, exp_avg_sq, *, step: int, lr: float, beta1: float,
@@ -45,7 +46,7 @@ def radam_update(param, grad, exp_avg, exp_avg_sq, *, step: int, lr: float, beta
         if decoupled_weight_decay:
             param *= 1 - lr * weight_decay
         else:
-            grad = grad + weight_decay * param
+            grad = grad + weight_decay * param  # new array: grad is p.grad
     exp_avg *= beta1
     exp_avg += (1 - beta1) * grad
     exp_avg_sq *= beta2
@@ -84,7 +85,7 @@ class RAdam(Optimizer):
     maximize : bool, default False
         Maximise the objective instead of minimising it.
     foreach, capturable, differentiable
-        Accepted for compatibility with PyTorch; they change nothing here.
+        PyTorch's implementation switches: accepted, ignored, not stored.
 
     State per parameter: ``step`` (int), ``exp_avg`` (m), ``exp_avg_sq`` (v).
 
@@ -99,22 +100,20 @@ class RAdam(Optimizer):
     [0.800000011920929, -1.600000023841858]
     """
 
+    ranges = {"lr": Range("learning rate"),
+              "eps": Range("epsilon value"),
+              "betas": Betas(),
+              "weight_decay": Range("weight_decay value")}
+    state_names = ("exp_avg", "exp_avg_sq")
+
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0,
                  decoupled_weight_decay: bool = False, *, foreach: Optional[bool] = None,
                  maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        maximize=maximize, foreach=foreach, capturable=capturable,
-                        decoupled_weight_decay=decoupled_weight_decay,
-                        differentiable=differentiable)
+                        maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
-
-    def _validate_group(self, group: dict) -> None:
-        check_range("learning rate", group["lr"])
-        check_range("epsilon value", group["eps"])
-        check_betas(group["betas"])
-        check_range("weight_decay value", group["weight_decay"])
 
     def _init_state(self, p, group: dict) -> dict:
         return {"step": 0, "exp_avg": p.xp.zeros_like(p.data),

@@ -9,7 +9,8 @@ from typing import Optional
 
 from minigrad.backend import get_array_module
 
-from .optimizer import Optimizer, check_range
+from .checks import Range
+from .optimizer import Optimizer
 
 
 def rmsprop_update(param, grad, square_avg, grad_avg: Optional[object],
@@ -39,7 +40,7 @@ def rmsprop_update(param, grad, square_avg, grad_avg: Optional[object],
     """
     xp = get_array_module(param)
     if weight_decay != 0:
-        grad = grad + weight_decay * param
+        grad = grad + weight_decay * param  # new array: grad is p.grad
     square_avg *= alpha
     square_avg += (1 - alpha) * grad * grad
     if centered:
@@ -75,8 +76,8 @@ class RMSprop(Optimizer):
     centered : bool, default False
         Divide by the running standard deviation of the gradient (Graves' variant).
     capturable, foreach, differentiable
-        Accepted for compatibility with PyTorch; they select PyTorch implementations
-        and change nothing here.
+        PyTorch's implementation switches: accepted so that PyTorch code runs,
+        ignored and not stored in the groups (there is one implementation here).
     maximize : bool, default False
         Maximise the objective instead of minimising it.
 
@@ -94,21 +95,20 @@ class RMSprop(Optimizer):
     [0.9000000357627869, -1.899999976158142]
     """
 
+    ranges = {"lr": Range("learning rate"),
+              "eps": Range("epsilon value"),
+              "momentum": Range("momentum value"),
+              "weight_decay": Range("weight_decay value"),
+              "alpha": Range("alpha value")}
+    state_names = ("square_avg", "grad_avg", "momentum_buffer")
+
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False,
                  capturable: bool = False, foreach: Optional[bool] = None,
                  maximize: bool = False, differentiable: bool = False):
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                        weight_decay=weight_decay, capturable=capturable, foreach=foreach,
-                        maximize=maximize, differentiable=differentiable)
+                        weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
-
-    def _validate_group(self, group: dict) -> None:
-        check_range("learning rate", group["lr"])
-        check_range("epsilon value", group["eps"])
-        check_range("momentum value", group["momentum"])
-        check_range("weight_decay value", group["weight_decay"])
-        check_range("alpha value", group["alpha"])
 
     def _init_state(self, p, group: dict) -> dict:
         state = {"step": 0, "square_avg": p.xp.zeros_like(p.data)}

@@ -8,7 +8,8 @@ from typing import Optional
 
 from minigrad.backend import get_array_module
 
-from .optimizer import Optimizer, check_range
+from .checks import Range
+from .optimizer import Optimizer
 
 
 def rprop_update(param, grad, prev, step_size, *, etaminus: float = 0.5,
@@ -74,8 +75,8 @@ class Rprop(Optimizer):
     step_sizes : (float, float), default (1e-6, 50)
         (Δmin, Δmax): the range Δ is clipped to.
     capturable, foreach, differentiable
-        Accepted for compatibility with PyTorch; they select PyTorch implementations
-        and change nothing here.
+        PyTorch's implementation switches: accepted so that PyTorch code runs,
+        ignored and not stored in the groups (there is one implementation here).
     maximize : bool, default False
         Maximise the objective instead of minimising it.
 
@@ -93,18 +94,16 @@ class Rprop(Optimizer):
     [0.8999999761581421, -1.899999976158142]
     """
 
+    ranges = {"lr": Range("learning rate"),
+              "etas": _check_etas}
+    state_names = ("prev", "step_size")
+
     def __init__(self, params, lr: float = 1e-2, etas: tuple = (0.5, 1.2),
                  step_sizes: tuple = (1e-6, 50), *, capturable: bool = False,
                  foreach: Optional[bool] = None, maximize: bool = False,
                  differentiable: bool = False):
-        defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes, foreach=foreach,
-                        maximize=maximize, differentiable=differentiable,
-                        capturable=capturable)
+        defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize)
         super().__init__(params, defaults)
-
-    def _validate_group(self, group: dict) -> None:
-        check_range("learning rate", group["lr"])
-        _check_etas(group["etas"])
 
     def _init_state(self, p, group: dict) -> dict:
         return {"step": 0,

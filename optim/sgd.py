@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .optimizer import Optimizer, check_range
+from .checks import Range
+from .optimizer import Optimizer
 
 
 def sgd_update(param, grad, momentum_buffer: Optional[object], *, lr: float,
@@ -26,7 +27,7 @@ def sgd_update(param, grad, momentum_buffer: Optional[object], *, lr: float,
     importance of initialization and momentum in deep learning".
     """
     if weight_decay != 0:
-        grad = grad + weight_decay * param
+        grad = grad + weight_decay * param  # new array: grad is p.grad
     if momentum != 0:
         if momentum_buffer is None:
             momentum_buffer = grad.copy()
@@ -58,8 +59,8 @@ class SGD(Optimizer):
     maximize : bool, default False
         Maximise the objective instead of minimising it.
     foreach, differentiable, fused
-        Accepted for compatibility with PyTorch; they select PyTorch implementations
-        and change nothing here.
+        PyTorch's implementation switches: accepted so that PyTorch code runs,
+        ignored and not stored in the groups (there is one implementation here).
 
     State per parameter: ``momentum_buffer`` (None until the first step with momentum).
 
@@ -74,20 +75,22 @@ class SGD(Optimizer):
     [0.800000011920929, -1.600000023841858]
     """
 
+    ranges = {"lr": Range("learning rate"),
+              "momentum": Range("momentum value"),
+              "dampening": Range("dampening value"),
+              "weight_decay": Range("weight_decay value")}
+    state_names = ("momentum_buffer",)
+
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
                  foreach: Optional[bool] = None, differentiable: bool = False,
                  fused: Optional[bool] = None):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
-                        foreach=foreach, differentiable=differentiable, fused=fused)
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
 
     def _validate_group(self, group: dict) -> None:
-        check_range("learning rate", group["lr"])
-        check_range("momentum value", group["momentum"])
-        check_range("dampening value", group["dampening"])
-        check_range("weight_decay value", group["weight_decay"])
+        super()._validate_group(group)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 

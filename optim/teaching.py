@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .optimizer import Optimizer, _evaluate, check_range, required
+from .checks import Range
+from .optimizer import Optimizer, _evaluate, read_only, required
 
 
 def momentum_ewa_update(param, grad, momentum_buffer, *, lr: float, beta: float,
@@ -31,7 +32,7 @@ def momentum_ewa_update(param, grad, momentum_buffer, *, lr: float, beta: float,
     take the same steps. Polyak (1964), in the form of Ng's *Deep Learning* course.
     """
     if weight_decay != 0:
-        grad = grad + weight_decay * param
+        grad = grad + weight_decay * param  # new array: grad is p.grad
     momentum_buffer *= beta
     momentum_buffer += (1 - beta) * grad
     param -= lr * momentum_buffer
@@ -70,14 +71,14 @@ class MomentumEWA(Optimizer):
     [0.8, -1.6]
     """
 
+    ranges = {"lr": Range("learning rate"),
+              "beta": Range("beta value", 0.0, 1.0, high_open=True),
+              "weight_decay": Range("weight_decay value")}
+    state_names = ("momentum_buffer",)
+
     def __init__(self, params, lr: float = required, beta: float = 0.9,
                  weight_decay: float = 0):
         super().__init__(params, dict(lr=lr, beta=beta, weight_decay=weight_decay))
-
-    def _validate_group(self, group: dict) -> None:
-        check_range("learning rate", group["lr"])
-        check_range("beta value", group["beta"], 0.0, 1.0, high_open=True)
-        check_range("weight_decay value", group["weight_decay"])
 
     def _init_state(self, p, group: dict) -> dict:
         return {"momentum_buffer": p.xp.zeros_like(p.data)}
@@ -153,19 +154,13 @@ class NesterovLookahead(Optimizer):
     [0.8, -1.6]
     """
 
+    ranges = {"lr": Range("learning rate"),
+              "momentum": Range("momentum value")}
+    state_names = ("momentum_buffer",)
+    needs_closure = True  # the gradient is taken at the look-ahead point θ − η·μ·v
+
     def __init__(self, params, lr: float = required, momentum: float = 0.9):
         super().__init__(params, dict(lr=lr, momentum=momentum))
-
-    def _validate_group(self, group: dict) -> None:
-        check_range("learning rate", group["lr"])
-        check_range("momentum value", group["momentum"])
-
-    def step(self, closure: Callable):
-        """Evaluate the closure at the look-ahead point and update; returns its loss."""
-        if closure is None:
-            raise TypeError("NesterovLookahead.step() needs a closure: the gradient is "
-                            "taken at the look-ahead point θ − lr·momentum·v")
-        return super().step(closure)
 
     def _step(self, closure: Callable):
         saved = {}
@@ -185,7 +180,7 @@ class NesterovLookahead(Optimizer):
                 state = self.state[p]
                 if not state:
                     state["momentum_buffer"] = p.xp.zeros_like(p.data)
-                nesterov_lookahead_update(p.data, p.grad, state["momentum_buffer"],
+                nesterov_lookahead_update(p.data, read_only(p.grad), state["momentum_buffer"],
                                           lr=group["lr"], momentum=group["momentum"])
                 p._version += 1
         return loss
