@@ -117,10 +117,6 @@ class LBFGS(Optimizer):
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
 
-    def step(self, closure: Callable):
-        """Up to ``max_iter`` L-BFGS iterations; returns the loss at the starting point."""
-        return super().step(closure)
-
     # ----------------------------------------------------------------- flat views
     @property
     def _params(self) -> list:
