@@ -36,6 +36,8 @@ from .asgd import ASGD, asgd_update
 from .lbfgs import LBFGS, lbfgs_direction
 from .teaching import (MomentumEWA, NesterovLookahead, momentum_ewa_update,
                        nesterov_lookahead_update)
+from .lamb import LAMB, lamb_update
+from .lars import LARS, lars_param_groups, lars_update
 from .memory import state_bytes, state_bytes_per_param
 
 # The optimizers that PyTorch also has (tested against its trajectories), in the order
@@ -51,5 +53,6 @@ __all__ = [
     "adamw_update", "nadam_update", "radam_update", "adamax_update", "rprop_update",
     "asgd_update", "lbfgs_direction",
     "MomentumEWA", "NesterovLookahead", "momentum_ewa_update", "nesterov_lookahead_update",
+    "LAMB", "lamb_update", "LARS", "lars_update", "lars_param_groups",
     "state_bytes", "state_bytes_per_param",
 ]
