@@ -61,6 +61,8 @@ def run_trajectory(landscape, optimizer_cls, steps: int, start=None,
     point = np.array(landscape.start if start is None else start, dtype=np.float64).reshape(2)
     param = Parameter(point.copy())
     optimizer = optimizer_cls([param], **opt_kwargs)
+    if callable(getattr(optimizer, "train", None)):  # schedule-free: gradients in train mode
+        optimizer.train()
     sched = scheduler(optimizer) if scheduler is not None else None
     value_and_grad = landscape.value_and_grad_numpy
     closure = None

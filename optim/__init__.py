@@ -38,6 +38,8 @@ from .teaching import (MomentumEWA, NesterovLookahead, momentum_ewa_update,
                        nesterov_lookahead_update)
 from .lamb import LAMB, lamb_update
 from .lars import LARS, lars_param_groups, lars_update
+from .schedule_free import (AdamWScheduleFree, SGDScheduleFree, adamw_schedule_free_update,
+                            sgd_schedule_free_update)
 from .memory import state_bytes, state_bytes_per_param
 
 # The optimizers that PyTorch also has (tested against its trajectories), in the order
@@ -54,5 +56,7 @@ __all__ = [
     "asgd_update", "lbfgs_direction",
     "MomentumEWA", "NesterovLookahead", "momentum_ewa_update", "nesterov_lookahead_update",
     "LAMB", "lamb_update", "LARS", "lars_update", "lars_param_groups",
+    "SGDScheduleFree", "AdamWScheduleFree", "sgd_schedule_free_update",
+    "adamw_schedule_free_update",
     "state_bytes", "state_bytes_per_param",
 ]
