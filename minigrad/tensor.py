@@ -159,8 +159,8 @@ class Tensor:
         if g.shape != self.shape:  # a 0-d gradient of a one-element tensor, say
             g = g.reshape(self.shape)
         if self.grad is None:
-            xp = backend.get_array_module(g)
-            self.grad = xp.array(g, dtype=self.dtype, order="C", copy=True)
+            # astype, not xp.array: an ndarray subclass (a row-sparse gradient) stays one
+            self.grad = g.astype(self.dtype, order="C", copy=True)
         else:
             self.grad += g.astype(self.dtype, copy=False)
 

@@ -40,6 +40,7 @@ from .lamb import LAMB, lamb_update
 from .lars import LARS, lars_param_groups, lars_update
 from .schedule_free import (AdamWScheduleFree, SGDScheduleFree, adamw_schedule_free_update,
                             sgd_schedule_free_update)
+from .sparse_adam import SparseAdam, sparse_adam_update
 from .memory import state_bytes, state_bytes_per_param
 
 # The optimizers that PyTorch also has (tested against its trajectories), in the order
@@ -58,5 +59,6 @@ __all__ = [
     "LAMB", "lamb_update", "LARS", "lars_update", "lars_param_groups",
     "SGDScheduleFree", "AdamWScheduleFree", "sgd_schedule_free_update",
     "adamw_schedule_free_update",
+    "SparseAdam", "sparse_adam_update",
     "state_bytes", "state_bytes_per_param",
 ]

@@ -20,6 +20,12 @@ class Embedding(Module):
     N(0, 1) samples. The row at ``padding_idx`` starts at zero and never receives a
     gradient, so it stays whatever it is (a "no token" vector).
 
+    With ``sparse=True`` the gradient of ``weight`` is a
+    :class:`minigrad.sparse.RowSparseGrad`: still a dense array of the weight's shape,
+    that also lists the rows the batch looked up (``weight.grad.rows``, without
+    ``padding_idx``). ``optim.SparseAdam`` needs it to move only those rows; other
+    optimizers read it as an ordinary dense gradient.
+
     Examples
     --------
     >>> import minigrad
@@ -27,13 +33,19 @@ class Embedding(Module):
     >>> emb = nn.Embedding(10, 3, padding_idx=0)
     >>> emb(minigrad.tensor([[0, 2], [4, 9]])).shape
     (2, 2, 3)
+    >>> emb = nn.Embedding(10, 3, padding_idx=0, sparse=True)
+    >>> emb(minigrad.tensor([[0, 2], [4, 2]])).sum().backward()
+    >>> emb.weight.grad.rows.tolist()
+    [2, 4]
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int,
-                 padding_idx: Optional[int] = None, _weight=None, dtype=None) -> None:
+                 padding_idx: Optional[int] = None, _weight=None, dtype=None, *,
+                 sparse: bool = False) -> None:
         super().__init__()
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
+        self.sparse = bool(sparse)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(f"padding_idx {padding_idx} must be within "
@@ -59,18 +71,22 @@ class Embedding(Module):
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze: bool = True,
-                        padding_idx: Optional[int] = None) -> "Embedding":
+                        padding_idx: Optional[int] = None, *,
+                        sparse: bool = False) -> "Embedding":
         """An Embedding holding a copy of ``embeddings`` (2-D); frozen by default."""
         weight = embeddings.data if isinstance(embeddings, Tensor) else np.asarray(embeddings)
         if weight.ndim != 2:
             raise ValueError("Embeddings parameter is expected to be 2-dimensional")
-        layer = cls(weight.shape[0], weight.shape[1], padding_idx=padding_idx, _weight=weight)
+        layer = cls(weight.shape[0], weight.shape[1], padding_idx=padding_idx, _weight=weight,
+                    sparse=sparse)
         layer.weight.requires_grad_(not freeze)
         return layer
 
     def forward(self, input) -> Tensor:
-        return F.embedding(input, self.weight, self.padding_idx)
+        return F.embedding(input, self.weight, self.padding_idx, sparse=self.sparse)
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
-        return text + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        return text + (", sparse=True" if self.sparse else "")

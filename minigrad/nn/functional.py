@@ -18,6 +18,7 @@ from ..ops import (gelu, leaky_relu, relu, reshape, sigmoid, softplus, sqrt,
 from ..ops import pad as _pad_numpy_style
 from ..ops._util import as_tensor
 from ..random import resolve_generator
+from ..sparse import embedding_rows
 from ..tensor import Tensor
 from ._conv_ops import avg_pool2d, conv2d, max_pool2d
 from ._losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
@@ -113,16 +114,22 @@ def _check_indices(indices, num_embeddings: int):
     return array
 
 
-def embedding(input, weight: Tensor, padding_idx: Optional[int] = None) -> Tensor:
+def embedding(input, weight: Tensor, padding_idx: Optional[int] = None, *,
+              sparse: bool = False) -> Tensor:
     """Rows of ``weight`` picked by integer ``input``: out[..., :] = weight[input[...], :].
 
     The gradient is scattered back (adding for repeated indices). Rows picked at
-    ``padding_idx`` pass their value but no gradient.
+    ``padding_idx`` pass their value but no gradient. With ``sparse=True`` the gradient
+    of ``weight`` is a :class:`minigrad.sparse.RowSparseGrad`: the same dense values,
+    plus the indices of the rows looked up (for ``optim.SparseAdam``).
     """
     indices = _check_indices(input, weight.shape[0])
-    out = weight[indices]
     if padding_idx is not None:
         padding_idx = padding_idx % weight.shape[0]
+    if sparse:
+        return embedding_rows(weight, indices, padding_idx)
+    out = weight[indices]
+    if padding_idx is not None:
         trainable = (indices != padding_idx)[..., None]
         out = where(trainable, out, out.detach())
     return out
