@@ -41,6 +41,9 @@ from .lars import LARS, lars_param_groups, lars_update
 from .schedule_free import (AdamWScheduleFree, SGDScheduleFree, adamw_schedule_free_update,
                             sgd_schedule_free_update)
 from .sparse_adam import SparseAdam, sparse_adam_update
+from .sophia import SophiaG, SophiaH, sophia_hessian_ema, sophia_update
+from .hessian import (gnb_hessian_step, hutchinson_diagonal, hutchinson_probe,
+                      sample_labels_from_logits)
 from .memory import state_bytes, state_bytes_per_param
 
 # The optimizers that PyTorch also has (tested against its trajectories), in the order
@@ -60,5 +63,7 @@ __all__ = [
     "SGDScheduleFree", "AdamWScheduleFree", "sgd_schedule_free_update",
     "adamw_schedule_free_update",
     "SparseAdam", "sparse_adam_update",
+    "SophiaG", "SophiaH", "sophia_update", "sophia_hessian_ema", "gnb_hessian_step",
+    "hutchinson_diagonal", "hutchinson_probe", "sample_labels_from_logits",
     "state_bytes", "state_bytes_per_param",
 ]
