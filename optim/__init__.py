@@ -44,6 +44,8 @@ from .sparse_adam import SparseAdam, sparse_adam_update
 from .sophia import SophiaG, SophiaH, sophia_hessian_ema, sophia_update
 from .hessian import (gnb_hessian_step, hutchinson_diagonal, hutchinson_probe,
                       sample_labels_from_logits)
+from .muon import Muon, muon_update, split_for_muon, zeropower_via_newtonschulz
+from .soap import SOAP, soap_update
 from .memory import state_bytes, state_bytes_per_param
 
 # The optimizers that PyTorch also has (tested against its trajectories), in the order
@@ -65,5 +67,7 @@ __all__ = [
     "SparseAdam", "sparse_adam_update",
     "SophiaG", "SophiaH", "sophia_update", "sophia_hessian_ema", "gnb_hessian_step",
     "hutchinson_diagonal", "hutchinson_probe", "sample_labels_from_logits",
+    "Muon", "muon_update", "split_for_muon", "zeropower_via_newtonschulz", "SOAP",
+    "soap_update",
     "state_bytes", "state_bytes_per_param",
 ]
