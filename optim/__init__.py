@@ -46,6 +46,8 @@ from .hessian import (gnb_hessian_step, hutchinson_diagonal, hutchinson_probe,
                       sample_labels_from_logits)
 from .muon import Muon, muon_update, split_for_muon, zeropower_via_newtonschulz
 from .soap import SOAP, soap_update
+from .sam import SAM, sam_perturbation
+from .lookahead import Lookahead, lookahead_update
 from .memory import state_bytes, state_bytes_per_param
 
 # The optimizers that PyTorch also has (tested against its trajectories), in the order
@@ -69,5 +71,6 @@ __all__ = [
     "hutchinson_diagonal", "hutchinson_probe", "sample_labels_from_logits",
     "Muon", "muon_update", "split_for_muon", "zeropower_via_newtonschulz", "SOAP",
     "soap_update",
+    "SAM", "sam_perturbation", "Lookahead", "lookahead_update",
     "state_bytes", "state_bytes_per_param",
 ]

@@ -25,7 +25,9 @@ def state_bytes(optimizer) -> int:
     """Total bytes of the arrays held in ``optimizer.state``.
 
     Only arrays count (also those inside lists, such as LBFGS's history); Python
-    scalars such as the step counter ``step`` do not.
+    scalars such as the step counter ``step`` do not. A wrapper (Lookahead) counts the
+    state of the optimizer it wraps too; SAM shares its base optimizer's state dict, so
+    that is counted once.
 
     Examples
     --------
@@ -39,7 +41,11 @@ def state_bytes(optimizer) -> int:
     >>> state_bytes(opt)                                     # one momentum buffer
     4000
     """
-    return sum(_array_bytes(state) for state in optimizer.state.values())
+    total = sum(_array_bytes(state) for state in optimizer.state.values())
+    inner = getattr(optimizer, "optimizer", None)  # the optimizer a wrapper drives
+    if inner is not None and hasattr(inner, "state") and inner.state is not optimizer.state:
+        total += state_bytes(inner)
+    return total
 
 
 def parameter_bytes(optimizer) -> int:
