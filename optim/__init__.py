@@ -48,6 +48,8 @@ from .muon import Muon, muon_update, split_for_muon, zeropower_via_newtonschulz
 from .soap import SOAP, soap_update
 from .sam import SAM, sam_perturbation
 from .lookahead import Lookahead, lookahead_update
+from .adafactor import Adafactor, adafactor_update
+from .adafactor_shazeer import AdafactorShazeer, adafactor_shazeer_update, adafactor_step_size
 from .memory import state_bytes, state_bytes_per_param
 
 # The optimizers that PyTorch also has (tested against its trajectories), in the order
@@ -72,5 +74,7 @@ __all__ = [
     "Muon", "muon_update", "split_for_muon", "zeropower_via_newtonschulz", "SOAP",
     "soap_update",
     "SAM", "sam_perturbation", "Lookahead", "lookahead_update",
+    "Adafactor", "adafactor_update", "AdafactorShazeer", "adafactor_shazeer_update",
+    "adafactor_step_size",
     "state_bytes", "state_bytes_per_param",
 ]
