@@ -50,6 +50,11 @@ from .sam import SAM, sam_perturbation
 from .lookahead import Lookahead, lookahead_update
 from .adafactor import Adafactor, adafactor_update
 from .adafactor_shazeer import AdafactorShazeer, adafactor_shazeer_update, adafactor_step_size
+from . import swa_utils
+from .swa_utils import (AveragedModel, get_ema_avg_fn, get_ema_multi_avg_fn, get_swa_avg_fn,
+                        get_swa_multi_avg_fn, update_bn)
+from .param_groups import (discriminative_lr_groups, layerwise_lr_decay_groups,
+                           scale_lr_linear, scale_lr_sqrt, weight_decay_groups)
 from .memory import state_bytes, state_bytes_per_param
 
 # The optimizers that PyTorch also has (tested against its trajectories), in the order
@@ -76,5 +81,9 @@ __all__ = [
     "SAM", "sam_perturbation", "Lookahead", "lookahead_update",
     "Adafactor", "adafactor_update", "AdafactorShazeer", "adafactor_shazeer_update",
     "adafactor_step_size",
+    "swa_utils", "AveragedModel", "update_bn", "get_ema_avg_fn", "get_ema_multi_avg_fn",
+    "get_swa_avg_fn", "get_swa_multi_avg_fn",
+    "weight_decay_groups", "layerwise_lr_decay_groups", "discriminative_lr_groups",
+    "scale_lr_linear", "scale_lr_sqrt",
     "state_bytes", "state_bytes_per_param",
 ]

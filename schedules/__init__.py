@@ -28,6 +28,7 @@ from .warmup import (InverseSqrtSchedule, WarmupCosineSchedule, WarmupLinearSche
 from .evaluate import lr_sequence, momentum_sequence
 from .lr_finder import LRFinder
 from .lr_suggestion import suggest_lr
+from .swa import SWALR
 
 # The schedulers that PyTorch also has (tested against its sequences).
 PYTORCH_SCHEDULERS = (
@@ -45,4 +46,5 @@ __all__ = [
     "InverseSqrtSchedule", "WarmupStableDecaySchedule",
     "warmup_cosine", "warmup_linear", "warmup_polynomial", "inverse_sqrt",
     "warmup_stable_decay", "lr_sequence", "momentum_sequence", "LRFinder", "suggest_lr",
+    "SWALR",
 ]
