@@ -17,6 +17,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from ..amp.autocast import autocast_lower
 from ..autograd import Function
 from ..backend import get_array_module
 from ..ops import matmul, pad as pad_constant, reshape, where
@@ -150,6 +151,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
         (N, C_out, H_out, W_out), H_out = ⌊(H + 2·pad − d·(k − 1) − 1)/s⌋ + 1.
     """
     input, weight = as_tensor(input), as_tensor(weight)
+    input, weight, bias = autocast_lower(input, weight, bias)  # float16 in autocast
     n, c_in = input.shape[:2]
     c_out, c_per_group, kh, kw = weight.shape
     if c_in % groups or c_out % groups or c_in // groups != c_per_group:

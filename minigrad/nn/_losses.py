@@ -10,6 +10,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..amp.autocast import autocast_float32
 from ..backend import get_array_module
 from ..ops import clip, log, softplus, where
 from ..ops._util import as_tensor
@@ -39,7 +40,7 @@ def _constant_like(value, x: Tensor) -> Tensor:
 
 def _same_shape_target(input, target, name: str, strict: bool) -> tuple:
     """Input and target as Tensors; a shape mismatch warns (or raises when ``strict``)."""
-    input = as_tensor(input)
+    input = autocast_float32(as_tensor(input))  # float32 in autocast (and so the target)
     target = as_tensor(target, like=input)
     if target.dtype != input.dtype and input.dtype.kind == "f":
         target = target.astype(input.dtype)  # no silent float64 promotion
@@ -143,8 +144,9 @@ def nll_loss(input: Tensor, target, weight: Optional[Tensor] = None, *,
     ``input`` is (N, C), (N, C, d1, …) or (C,); ``target`` holds class indices of shape
     (N,), (N, d1, …) or (). ℓᵢ = −weight[tᵢ]·input[i, tᵢ]; 'mean' divides by Σ weight[tᵢ].
     """
-    return _weighted_class_loss(as_tensor(input), target, weight, ignore_index, reduction,
-                                0.0, "nll_loss")
+    input = autocast_float32(as_tensor(input))  # float32 in autocast
+    return _weighted_class_loss(input, target, weight, ignore_index, reduction, 0.0,
+                                "nll_loss")
 
 
 def cross_entropy(input: Tensor, target, weight: Optional[Tensor] = None, *,
@@ -183,7 +185,7 @@ def cross_entropy(input: Tensor, target, weight: Optional[Tensor] = None, *,
     """
     from .functional import log_softmax  # functional imports this module
 
-    input = as_tensor(input)
+    input = autocast_float32(as_tensor(input))  # float32 in autocast
     logp = log_softmax(input, dim=0 if input.ndim == 1 else 1) if input.ndim else input
     return _weighted_class_loss(logp, target, weight, ignore_index, reduction,
                                 label_smoothing, "cross_entropy")

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import backend
 from .._config import no_grad
+from ..amp.autocast import autocast_float32, autocast_lower
 from ..ops import (gelu, leaky_relu, relu, reshape, sigmoid, softplus, sqrt,
                    tanh, where)
 from ..ops import pad as _pad_numpy_style
@@ -34,7 +35,8 @@ __all__ = [
 
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """y = x Wᵀ + b, with ``weight`` of shape (out_features, in_features)."""
-    out = as_tensor(input) @ weight.T
+    input, weight, bias = autocast_lower(as_tensor(input), weight, bias)  # float16 in autocast
+    out = input @ weight.T
     return out if bias is None else out + bias
 
 
@@ -56,8 +58,7 @@ def log_softmax(input: Tensor, dim: Optional[int] = -1, *, axis: Optional[int] =
     near the maximum. ``dim`` (or NumPy's ``axis``) defaults to the last axis.
     """
     x = as_tensor(input)
-    if dtype is not None:
-        x = x.astype(dtype)
+    x = autocast_float32(x) if dtype is None else x.astype(dtype)  # float32 in autocast
     dim = _softmax_dim(dim, axis)
     shifted = x - Tensor(x.data.max(axis=dim, keepdims=True))
     return shifted - shifted.exp().sum(axis=dim, keepdims=True).log()
@@ -164,7 +165,7 @@ def layer_norm(input: Tensor, normalized_shape: Union[int, Sequence[int]],
 
     y = (x − E[x]) / √(Var[x] + ε) · γ + β, with the biased variance.
     """
-    x = as_tensor(input)
+    x, weight, bias = autocast_float32(as_tensor(input), weight, bias)  # float32 in autocast
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if x.shape[x.ndim - len(shape):] != shape:
         raise ValueError(f"layer_norm: expected input with trailing shape {shape}, "
@@ -186,7 +187,7 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
     *unbiased* variance n/(n − 1)·Var for ``running_var`` (PyTorch's rule). Evaluation
     (``training=False``): the running estimates normalise.
     """
-    x = as_tensor(input)
+    x, weight, bias = autocast_float32(as_tensor(input), weight, bias)  # float32 in autocast
     c = x.shape[1]
     shape = (1, c) + (1,) * (x.ndim - 2)
     axes = (0,) + tuple(range(2, x.ndim))

@@ -6,6 +6,7 @@ vector, as ``matmul`` does, and the gradient is reshaped back.
 """
 from __future__ import annotations
 
+from ..amp.autocast import autocast_lower
 from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -64,4 +65,5 @@ def matmul(a, b) -> Tensor:
             raise ValueError(
                 f"matmul: batch dimensions of shapes {a.shape} and {b.shape} do not broadcast"
             ) from None
+    a, b = autocast_lower(a, b)  # float16 inside an autocast region
     return MatMul()(a, b)

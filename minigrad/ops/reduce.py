@@ -7,6 +7,7 @@ rule).
 """
 from __future__ import annotations
 
+from ..amp.autocast import autocast_float32
 from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -80,6 +81,7 @@ class Min(_Extremum):
 def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=False) -> Tensor:  # noqa: A001
     """Sum over ``axis`` (all axes when None)."""
     x, axes, keepdims = _resolve(x, axis, dim, keepdims, keepdim)
+    x = autocast_float32(x)  # float32 inside an autocast region
     return Sum(axes, keepdims)(x)
 
 
@@ -93,6 +95,7 @@ def _count(x, axes) -> int:
 def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=False) -> Tensor:
     """Arithmetic mean: the sum divided by the number of elements reduced."""
     x, axes, keepdims = _resolve(x, axis, dim, keepdims, keepdim)
+    x = autocast_float32(x)  # float32 inside an autocast region
     if x.dtype.kind not in "f":
         raise TypeError(f"mean: needs a floating point tensor, got {x.dtype}")
     n = _count(x, axes)
@@ -146,6 +149,7 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=False) -> Tenso
     from .unary import exp, log
 
     x, axes, keepdims = _resolve(x, axis, dim, keepdims, keepdim)
+    x = autocast_float32(x)  # float32 inside an autocast region
     m = Tensor._make(get_array_module(x.data).max(x.data, axis=axes, keepdims=True))
     shifted = sum(exp(x - m), axis=axes, keepdims=True)
     out = log(shifted) + m
