@@ -12,9 +12,10 @@ from .surfaces import (draw_trajectories, momentum_ravine, ravine_paths, surface
                        trajectories_on_contours)
 from .curves import (effective_learning_rates, effective_lr, ewa, ewa_figure, grad_norms,
                      loss_curves, schedule_curves, temperatures, weight_norms)
-from .memory import measure_state_ratios, memory_bars
+from .memory import measure_state_ratios, memory_bars, modern_configs
 from .animation import animate_trajectories
 from .lr_finder import lr_finder_curve
+from .heatmap import sweep_heatmap
 
 __all__ = [
     "OKABE_ITO", "PALETTE", "new_figure", "style",
@@ -22,5 +23,6 @@ __all__ = [
     "ravine_paths",
     "loss_curves", "schedule_curves", "ewa", "ewa_figure", "temperatures", "grad_norms",
     "weight_norms", "effective_lr", "effective_learning_rates",
-    "memory_bars", "measure_state_ratios", "animate_trajectories", "lr_finder_curve",
+    "memory_bars", "measure_state_ratios", "modern_configs", "animate_trajectories", "lr_finder_curve",
+    "sweep_heatmap",
 ]
