@@ -20,9 +20,29 @@ def default_configs() -> dict:
             "AMSGrad": (optim.Adam, {"lr": 0.001, "amsgrad": True})}
 
 
+def modern_configs() -> dict:
+    """``name -> (OptimizerCls, kwargs)`` for the modern optimizers the chapters compare."""
+    import optim
+
+    return {"Adam": (optim.Adam, {"lr": 0.001}),
+            "Adafactor": (optim.Adafactor, {}),
+            "Lion": (optim.Lion, {}),
+            "8-bit Adam": (optim.Adam8bit, {}),
+            "SophiaG": (optim.SophiaG, {}),
+            "Muon": (optim.Muon, {}),
+            "LAMB": (optim.LAMB, {}),
+            "SOAP": (optim.SOAP, {})}
+
+
 def measure_state_ratios(configs: Optional[Mapping[str, Tuple[Callable, dict]]] = None,
-                         n: int = 1000) -> dict:
-    """``name -> optim.state_bytes_per_param`` after one step on ``n`` float32 parameters.
+                         shape: Tuple[int, int] = (128, 128), steps: int = 2) -> dict:
+    """``name -> optim.state_bytes_per_param`` for a float32 weight matrix of ``shape``.
+
+    The state is measured after ``steps`` steps (state is created lazily, and SOAP builds
+    its eigenbases on the first step). A matrix, not a vector, so that Adafactor factors
+    its second moment and Muon accepts it; 128×128 = 16 384 elements is above 8-bit
+    Adam's ``min_8bit_size``. The ratios of factored and preconditioned states depend on
+    the shape (Adafactor: (n + m)/(n·m); SOAP: 2 + 2·(n² + m²)/(n·m)).
 
     Examples
     --------
@@ -34,10 +54,11 @@ def measure_state_ratios(configs: Optional[Mapping[str, Tuple[Callable, dict]]] 
 
     ratios = {}
     for name, (cls, kwargs) in (configs or default_configs()).items():
-        w = minigrad.tensor(np.ones(n, dtype=np.float32), requires_grad=True)
+        w = minigrad.tensor(np.ones(shape, dtype=np.float32), requires_grad=True)
         opt = cls([w], **kwargs)
-        w.grad = np.ones_like(w.data)
-        opt.step()
+        for _ in range(steps):
+            w.grad = np.full_like(w.data, 0.5)
+            opt.step()
         ratios[name] = float(optim.state_bytes_per_param(opt))
     return ratios
 
@@ -66,6 +87,13 @@ def memory_bars(ratios: Optional[Mapping[str, Any]] = None, *,
     """
     if ratios is None:
         ratios = measure_state_ratios()
+    fig, ax = new_figure()
+    draw_memory_bars(ax, ratios, title=title)
+    return fig
+
+
+def draw_memory_bars(ax, ratios: Mapping[str, Any], *, title: str = "") -> None:
+    """Draw :func:`memory_bars`' bars on an existing Axes (for multi-panel figures)."""
     values = []
     for value in ratios.values():
         if hasattr(value, "state"):
@@ -73,10 +101,8 @@ def memory_bars(ratios: Optional[Mapping[str, Any]] = None, *,
 
             value = state_bytes_per_param(value)
         values.append(float(value))
-    fig, ax = new_figure()
-    bars = ax.bar(list(ratios), values, color=[f"C{i}" for i in range(len(values))])
-    ax.bar_label(bars, labels=[f"{v:g}×" for v in values], padding=3)
+    bars = ax.bar(list(ratios), values, color=[f"C{i % 7}" for i in range(len(values))])
+    ax.bar_label(bars, labels=[f"{v:.3g}×" for v in values], padding=3)
     ax.set(ylabel="state bytes / parameter bytes", title=title,
            ylim=(0, max(values + [1.0]) * 1.2))
     ax.grid(axis="x", visible=False)
-    return fig
