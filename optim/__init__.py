@@ -34,8 +34,8 @@ from .adamax import Adamax, adamax_update
 from .rprop import Rprop, rprop_update
 from .asgd import ASGD, asgd_update
 from .lbfgs import LBFGS, lbfgs_direction
-from .teaching import (MomentumEWA, NesterovLookahead, momentum_ewa_update,
-                       nesterov_lookahead_update)
+from .teaching import (MomentumEWA, NesterovLookahead, SignEWALion, momentum_ewa_update,
+                       nesterov_lookahead_update, sign_ewa_lion_update)
 from .lamb import LAMB, lamb_update
 from .lars import LARS, lars_param_groups, lars_update
 from .schedule_free import (AdamWScheduleFree, SGDScheduleFree, adamw_schedule_free_update,
@@ -55,21 +55,30 @@ from .swa_utils import (AveragedModel, get_ema_avg_fn, get_ema_multi_avg_fn, get
                         get_swa_multi_avg_fn, update_bn)
 from .param_groups import (discriminative_lr_groups, layerwise_lr_decay_groups,
                            scale_lr_linear, scale_lr_sqrt, weight_decay_groups)
+from .lion import Lion, lion_update
+from .adam8bit import Adam8bit, AdamW8bit, adam8bit_update
 from .memory import state_bytes, state_bytes_per_param
 
 # The optimizers that PyTorch also has (tested against its trajectories), in the order
 # the chapters teach them.
 PYTORCH_OPTIMIZERS = ("SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam",
                       "RAdam", "Adamax", "Rprop", "ASGD", "LBFGS")
+# The modern optimizers, in the order the chapters teach them (each checked against its
+# authors' code or the public implementation, and by tests/test_optim_modern.py).
+MODERN_OPTIMIZERS = ("LAMB", "LARS", "Adafactor", "AdafactorShazeer", "Lion", "Adam8bit",
+                     "AdamW8bit", "SophiaG", "SophiaH", "SAM", "Lookahead",
+                     "SGDScheduleFree", "AdamWScheduleFree", "Muon", "SOAP", "SparseAdam")
 
 __all__ = [
-    "Optimizer", "required", "PYTORCH_OPTIMIZERS",
+    "Optimizer", "required", "PYTORCH_OPTIMIZERS", "MODERN_OPTIMIZERS",
     "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam", "Adamax",
     "Rprop", "ASGD", "LBFGS",
     "sgd_update", "adagrad_update", "rmsprop_update", "adadelta_update", "adam_update",
     "adamw_update", "nadam_update", "radam_update", "adamax_update", "rprop_update",
     "asgd_update", "lbfgs_direction",
     "MomentumEWA", "NesterovLookahead", "momentum_ewa_update", "nesterov_lookahead_update",
+    "SignEWALion", "sign_ewa_lion_update",
+    "Lion", "lion_update", "Adam8bit", "AdamW8bit", "adam8bit_update",
     "LAMB", "lamb_update", "LARS", "lars_update", "lars_param_groups",
     "SGDScheduleFree", "AdamWScheduleFree", "sgd_schedule_free_update",
     "adamw_schedule_free_update",

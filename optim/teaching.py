@@ -1,13 +1,16 @@
-"""Teaching variants of momentum, written the way the chapters write them.
+"""Teaching variants, written the way the chapters write them.
 
-PyTorch's ``SGD`` is the default everywhere else; these two classes exist so that the
-textbook formulas can be run as they are printed, and compared with PyTorch's:
+PyTorch's ``SGD`` and the authors' ``Lion`` are the defaults everywhere else; these
+classes exist so that the textbook formulas can be run as they are printed, and
+compared with the real ones:
 
 * :class:`MomentumEWA` – momentum as an exponentially weighted average of gradients,
   v ← βv + (1 − β)g. It is PyTorch's momentum with the learning rate scaled by 1 − β.
 * :class:`NesterovLookahead` – Nesterov's accelerated gradient with the gradient taken
   at the look-ahead point θ − ημv. PyTorch's ``SGD(nesterov=True)`` runs the same
   algorithm on the shifted variable φ = θ − ημv.
+* :class:`SignEWALion` – the slides' simplified Lion: an average of sign(g), stepped
+  by its sign. Unlike :class:`optim.Lion` it forgets a large gradient quickly.
 """
 from __future__ import annotations
 
@@ -185,3 +188,90 @@ class NesterovLookahead(Optimizer):
                 p._version += 1
         return loss
 
+
+# ----------------------------------------------------------------- Lion, as a slide writes it
+from minigrad.backend import get_array_module  # noqa: E402  (used by the Lion variant below)
+
+
+def sign_ewa_lion_update(param, grad, momentum_buffer, *, lr: float, beta: float,
+                         weight_decay: float = 0.0) -> None:
+    """One step of the slide's simplified Lion: an average of gradient *signs*, in place.
+
+    With g the gradient and m the average (m₀ = 0)::
+
+        m ← β·m + (1 − β)·sign(g)        (an EWA of signs: every gradient weighs ±1)
+        θ ← θ − η·(sign(m) + λ·θ)        (decoupled weight decay λ, as the slide writes it)
+
+    This is the chapters' equation "m_t = β1·m + (1 − β1)·sign(∇J); θ ← θ − η·sign(m_t)",
+    not Lion (:func:`optim.lion.lion_update`). The two differ in three ways:
+
+    * **what is averaged**: Lion averages the gradients themselves, so one large
+      gradient dominates its momentum for many steps; here each gradient is reduced
+      to ±1 *before* averaging, and its size is forgotten at once;
+    * **one beta, two roles**: Lion steps along β1·m + (1 − β1)·g (β1 = 0.9) but keeps
+      the slower β2·m + (1 − β2)·g (β2 = 0.99); here the same average is kept and
+      stepped along;
+    * **the first step agrees**: from m₀ = 0 both move by −η·sign(g₁); they part from
+      the second step on (e.g. gradients 100, −1, −1, …: Lion keeps moving against the
+      100 for several steps, this variant turns round at step 2).
+
+    Chen et al. (2023), "Symbolic Discovery of Optimization Algorithms",
+    arXiv:2302.06675, is the algorithm this simplifies.
+    """
+    xp = get_array_module(param)
+    momentum_buffer *= beta
+    momentum_buffer += (1 - beta) * xp.sign(grad)
+    param -= lr * (xp.sign(momentum_buffer) + weight_decay * param)
+
+
+class SignEWALion(Optimizer):
+    """The slide's simplified Lion: step by the sign of an average of gradient signs.
+
+    Parameters
+    ----------
+    params : iterable
+        Parameters or parameter groups.
+    lr : float, default 1e-4
+        Learning rate η: every coordinate moves by η per step (or stays, if m is 0).
+    beta : float, default 0.9
+        Averaging factor β in [0, 1) of the gradient signs.
+    weight_decay : float, default 0
+        Decoupled weight decay λ: ``θ ← θ − η·λ·θ`` each step.
+
+    State per parameter: ``momentum_buffer`` (m, the average of signs, in [−1, 1]).
+
+    Notes
+    -----
+    A teaching contrast to :class:`optim.lion.Lion`, which averages raw gradients with
+    two betas; :func:`sign_ewa_lion_update` lists the differences. Like Lion it keeps
+    one buffer and takes steps of size η in every coordinate.
+
+    Examples
+    --------
+    >>> import minigrad
+    >>> from optim.teaching import SignEWALion
+    >>> w = minigrad.tensor([3.0, -0.001], requires_grad=True)
+    >>> opt = SignEWALion([w], lr=0.1)
+    >>> (w ** 2).sum().backward()
+    >>> opt.step()
+    >>> [round(v, 6) for v in w.data.tolist()]
+    [2.9, 0.099]
+    >>> [round(v, 6) for v in opt.state[w]["momentum_buffer"].tolist()]  # (1 − β)·sign(g)
+    [0.1, -0.1]
+    """
+
+    ranges = {"lr": Range("learning rate"),
+              "beta": Range("beta value", 0.0, 1.0, high_open=True),
+              "weight_decay": Range("weight_decay value")}
+    state_names = ("momentum_buffer",)
+
+    def __init__(self, params, lr: float = 1e-4, beta: float = 0.9,
+                 weight_decay: float = 0.0):
+        super().__init__(params, dict(lr=lr, beta=beta, weight_decay=weight_decay))
+
+    def _init_state(self, p, group: dict) -> dict:
+        return {"momentum_buffer": p.xp.zeros_like(p.data)}
+
+    def _update(self, p, grad, state: dict, group: dict) -> None:
+        sign_ewa_lion_update(p.data, grad, state["momentum_buffer"], lr=group["lr"],
+                             beta=group["beta"], weight_decay=group["weight_decay"])
