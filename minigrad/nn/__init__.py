@@ -22,6 +22,10 @@ from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss,
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .rnn import RNN
+from .attention import MultiheadAttention
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+                          TransformerEncoder, TransformerEncoderLayer)
+from .resnet import BasicBlock, ResNet, cifar_resnet
 
 __all__ = [
     "Parameter", "Module", "Sequential", "ModuleList",
@@ -31,4 +35,6 @@ __all__ = [
     "Conv2d", "MaxPool2d", "AvgPool2d",
     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss",
     "functional", "init", "utils",
+    "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder",
+    "TransformerEncoderLayer", "TransformerDecoderLayer", "BasicBlock", "ResNet", "cifar_resnet",
 ]

@@ -30,6 +30,7 @@ __all__ = [
     "log_softmax", "dropout", "embedding", "layer_norm", "batch_norm", "pad", "one_hot",
     "conv2d", "max_pool2d", "avg_pool2d", "cross_entropy", "nll_loss", "mse_loss",
     "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "scaled_dot_product_attention", "multi_head_attention_forward",
 ]
 
 
@@ -235,3 +236,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value: Optional[float] = Non
         widths[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
     return _pad_numpy_style(x, widths, value)
 
+
+# Attention is built from the functions above, so its module imports this one: imported
+# last, it is still reachable as F.scaled_dot_product_attention.
+from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
