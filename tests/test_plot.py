@@ -243,13 +243,22 @@ def test_effective_lr_figure_sorted_log_and_nominal_line():
 # --- memory ---------------------------------------------------------------------------
 
 def test_memory_bars_heights_are_the_measured_ratios():
-    ratios = plot.measure_state_ratios(n=64)
+    ratios = plot.measure_state_ratios(shape=(8, 16))
     assert ratios == {"SGD": 0.0, "SGD + momentum": 1.0, "RMSprop": 1.0, "Adam": 2.0,
                       "AMSGrad": 3.0}
     ax = plot.memory_bars(ratios).axes[0]
     assert [bar.get_height() for bar in ax.patches] == list(ratios.values())
     assert [t.get_text() for t in ax.get_xticklabels()] == list(ratios)
     assert ax.get_ylabel()
+
+
+def test_modern_optimizers_memory_is_measured_on_a_matrix():
+    ratios = plot.measure_state_ratios(plot.modern_configs(), shape=(128, 64))
+    assert ratios["Adafactor"] == pytest.approx((128 + 64) / (128 * 64))  # a row and a column
+    assert ratios["Lion"] == ratios["Muon"] == 1.0
+    assert ratios["8-bit Adam"] == pytest.approx((2 + 2 * 4 / 256) / 4)  # codes + absmax
+    assert ratios["SOAP"] == pytest.approx(2 + 2 * (128 ** 2 + 64 ** 2) / (128 * 64))
+    assert ratios["Adam"] == ratios["SophiaG"] == ratios["LAMB"] == 2.0
 
 
 def test_memory_bars_measure_optimizers_passed_in():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..plot import (ewa_figure, grad_norms, loss_curves, memory_bars, momentum_ravine,
+from ..plot import (ewa_figure, grad_norms, loss_curves, momentum_ravine,
                     new_figure, schedule_curves, style, weight_norms)
 from .registry import register
 
@@ -328,7 +328,19 @@ def ravine(quick: bool = False):
     return momentum_ravine(40)
 
 
-@register("optimizer_memory", "Optimizer state per byte of parameters: SGD keeps "
-          "nothing, momentum and RMSprop one buffer, Adam two moments, AMSGrad three.")
+@register("optimizer_memory", "Optimizer state per byte of parameters, measured on a "
+          "128×128 float32 weight: SGD keeps nothing, momentum and RMSprop one buffer, Adam "
+          "two moments, AMSGrad three (top); among the modern ones (bottom) Adafactor keeps "
+          "a row and a column, Lion and Muon one momentum, 8-bit Adam a quarter of Adam, "
+          "SOAP Adam's moments plus its preconditioners and eigenbases.")
 def optimizer_memory(quick: bool = False):
-    return memory_bars()
+    from ..plot import measure_state_ratios, modern_configs, style
+    from ..plot.memory import draw_memory_bars
+
+    with style():
+        fig, (top, bottom) = new_figure(2, 1, figsize=(11, 9))
+        draw_memory_bars(top, measure_state_ratios(), title="The classics")
+        draw_memory_bars(bottom, measure_state_ratios(modern_configs()),
+                         title="The modern optimizers")
+        fig.tight_layout()
+    return fig

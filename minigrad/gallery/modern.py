@@ -46,18 +46,19 @@ def lamb_trust_ratios(quick: bool = False):
     return fig
 
 
-@register("lion_vs_adam", "Lion (lr 0.02) and Adam (lr 0.2) on the ravine ½(x² + 20y²) from "
-          "its classic start, 80 steps: Lion moves by ±lr in every coordinate (the sign of "
-          "its momentum), so its path runs at 45° until one coordinate settles; Adam's "
-          "normalised steps curve towards the valley floor.")
+@register("lion_vs_adam", "Lion (lr 0.06) and Adam (lr 0.2) on the ravine ½(x² + 50y²) from "
+          "its classic start, 100 steps: Lion moves by ±lr in every coordinate (the sign of "
+          "its momentum), so its path runs at 45°; its slow second average (β2 = 0.99) carries "
+          "it past the valley floor before it turns and hops along it in steps of exactly lr. "
+          "Adam's normalised steps curve and overshoot.")
 def lion_vs_adam(quick: bool = False):
     import optim
     from minigrad.landscapes import get
     from minigrad.trajectories import run_many
 
     f = get("ravine")
-    runs = run_many(f, {"Lion, lr=0.02": (optim.Lion, {"lr": 0.02}),
-                        "Adam, lr=0.2": (optim.Adam, {"lr": 0.2})}, 80)
+    runs = run_many(f, {"Lion, lr=0.06": (optim.Lion, {"lr": 0.06}),
+                        "Adam, lr=0.2": (optim.Adam, {"lr": 0.2})}, 100)
     return trajectories_on_contours(f, runs, n=60 if quick else 200,
                                     title="Lion's sign steps vs Adam on a ravine")
 
@@ -168,7 +169,9 @@ def schedule_free_train_eval(quick: bool = False):
 @register("trajectories_modern", "Adam and the modern optimizers on Rosenbrock from (−1, 1), "
           "1500 steps: Lion, LAMB, SAM (on SGD with momentum) and schedule-free AdamW "
           "(the train-mode point y, where gradients are taken), each with a hand-picked "
-          "learning rate.")
+          "learning rate. LAMB's step is always lr·‖θ‖ long (the point is its one "
+          "'layer'), so it crawls where the path passes the origin and ‖θ‖ is small: "
+          "trust ratios are meant for the layers of a network.")
 def trajectories_modern(quick: bool = False):
     import optim
     from minigrad.landscapes import get
@@ -178,7 +181,7 @@ def trajectories_modern(quick: bool = False):
     sam = functools.partial(optim.SAM, base_optimizer=optim.SGD)
     runs = run_many(f, {"Adam, lr=0.02": (optim.Adam, {"lr": 0.02}),
                         "Lion, lr=0.002": (optim.Lion, {"lr": 0.002}),
-                        "LAMB, lr=0.02": (optim.LAMB, {"lr": 0.02}),
+                        "LAMB, lr=0.005": (optim.LAMB, {"lr": 0.005}),
                         "SAM + momentum, lr=5e-4": (sam, {"lr": 5e-4, "momentum": 0.9,
                                                           "rho": 0.01}),
                         "AdamW schedule-free, lr=0.02": (optim.AdamWScheduleFree,
