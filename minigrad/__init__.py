@@ -17,7 +17,7 @@ from .ops import __all__ as _ops_all
 from .creation import (arange, eye, full, linspace, ones, ones_like, rand, randn, zeros,
                        zeros_like)
 from .gradcheck import gradcheck, GradcheckError
-from . import amp, data, landscapes, monitor, nn  # noqa: E402  (so `minigrad.nn.Linear` just works)
+from . import amp, data, landscapes, monitor, nn, train  # noqa: E402  (so `minigrad.nn.Linear` just works)
 
 float16 = __import__("numpy").float16
 float32 = __import__("numpy").float32

@@ -1,4 +1,5 @@
 """The figure gallery: registry, the whole gallery in quick mode, the CLI options."""
+import io
 import subprocess
 import sys
 
@@ -37,6 +38,46 @@ def test_register_rejects_required_arguments_and_empty_captions():
 def test_progress_bar():
     assert progress_bar(5, 10, "sgd_variants", 0.84, width=10) == \
         "[#####.....] 5/10 sgd_variants (0.8s)"
+
+
+def test_progress_bar_edges():
+    assert progress_bar(0, 3, width=4) == "[....] 0/3"
+    assert progress_bar(3, 3, width=4) == "[####] 3/3"
+    assert progress_bar(0, 0, width=4) == "[####] 0/0"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.fixture
+def tiny_figure():
+    from minigrad.plot import new_figure
+
+    @register("test_tiny_figure", "A one-line figure added by a test.")
+    def tiny(quick=False):
+        fig, ax = new_figure()
+        ax.plot([0, 1], [0, 1])
+        return fig
+
+    yield "test_tiny_figure"
+    unregister("test_tiny_figure")
+
+
+@pytest.mark.parametrize("stream_type", [io.StringIO, _Terminal], ids=["log", "terminal"])
+def test_progress_is_a_tqdm_bar_on_a_terminal_and_lines_in_a_log(tmp_path, tiny_figure,
+                                                                stream_type):
+    stream = stream_type()
+    gallery.build(tmp_path, dpi=30, only=[tiny_figure], stream=stream)
+    text = stream.getvalue()
+    if stream_type is _Terminal:  # redrawn in place by tqdm, with the figure's name
+        assert "\r" in text and "1/1" in text and tiny_figure in text
+    else:  # one readable line per figure, then the summary
+        assert "\r" not in text and "\x1b" not in text
+        lines = text.splitlines()
+        assert lines[0].startswith(f"[{'#' * 20}] 1/1 {tiny_figure} (")
+        assert lines[1].startswith("1 figures in")
 
 
 @pytest.fixture(scope="module")

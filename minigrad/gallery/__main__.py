@@ -1,7 +1,9 @@
 """Command line of the gallery: ``python -m minigrad.gallery --out figures/``.
 
-Renders every registered figure (or those named with ``--only``) into ``--out``, shows a
-text progress bar on stderr, and writes ``index.md`` with one image and caption per figure.
+Renders every registered figure (or those named with ``--only``) into ``--out`` and writes
+``index.md`` with one image and caption per figure. Progress goes to stderr: a ``tqdm``
+bar on a terminal, one line per figure (``[####......] 4/10 onecycle (0.8s)``) when
+stderr is a file or a pipe, so that logs stay readable.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, TextIO
 
 import matplotlib
+from tqdm import tqdm
 
 matplotlib.use("Agg")  # never open a window, whatever the environment says
 
@@ -21,13 +24,16 @@ GIF_MAX_DPI = 80  # GIF frames are big: cap their resolution
 
 def progress_bar(done: int, total: int, label: str = "", seconds: Optional[float] = None,
                  width: int = 20) -> str:
-    """``[#####.....] 5/14 label (0.8s)``: a text progress bar.
+    """``[#####.....] 5/14 label (0.8s)``: one line of the progress log, by tqdm's meter.
 
     >>> progress_bar(1, 4, "onecycle", 0.25, width=8)
     '[##......] 1/4 onecycle (0.2s)'
     """
-    filled = int(round(width * done / total)) if total else width
-    text = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+    if total:
+        text = tqdm.format_meter(done, total, 0, ascii=".#",
+                                 bar_format=f"[{{bar:{width}}}] {{n_fmt}}/{{total_fmt}}")
+    else:  # nothing to do is all done
+        text = f"[{'#' * width}] {done}/{total}"
     if label:
         text += f" {label}"
     if seconds is not None:
@@ -79,22 +85,22 @@ def build(out="figures", dpi: int = 120, only: Optional[Iterable[str]] = None,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rendered, start = [], time.perf_counter()
-    for i, name in enumerate(names, start=1):
-        entry = REGISTRY[name]
-        if live:
-            stream.write("\r" + progress_bar(i - 1, len(names), name + " ...") + "\x1b[K")
-            stream.flush()
-        t0 = time.perf_counter()
-        _save(entry, entry.make(quick=quick), out / entry.filename, dpi)
-        seconds = time.perf_counter() - t0
-        rendered.append({"name": name, "file": entry.filename, "caption": entry.caption,
-                         "seconds": seconds})
-        bar = progress_bar(i, len(names), name, seconds)
-        stream.write(("\r" + bar + "\x1b[K") if live else bar + "\n")
-        stream.flush()
+    # On a terminal a tqdm bar (with the time left); elsewhere one log line per figure.
+    with tqdm(total=len(names), file=stream, unit="figure", leave=True, dynamic_ncols=True,
+              disable=not live) as bar:
+        for i, name in enumerate(names, start=1):
+            entry = REGISTRY[name]
+            bar.set_postfix_str(name)
+            t0 = time.perf_counter()
+            _save(entry, entry.make(quick=quick), out / entry.filename, dpi)
+            seconds = time.perf_counter() - t0
+            rendered.append({"name": name, "file": entry.filename, "caption": entry.caption,
+                             "seconds": seconds})
+            bar.update(1)
+            if not live:
+                stream.write(progress_bar(i, len(names), name, seconds) + "\n")
+                stream.flush()
     total = time.perf_counter() - start
-    if live:
-        stream.write("\n")
     write_index(out, rendered, total, quick)
     slowest = sorted(rendered, key=lambda r: -r["seconds"])[:3]
     stream.write(f"{len(rendered)} figures in {total:.1f}s -> {out / 'index.md'}; slowest: "

@@ -342,5 +342,4 @@ def optimizer_memory(quick: bool = False):
         draw_memory_bars(top, measure_state_ratios(), title="The classics")
         draw_memory_bars(bottom, measure_state_ratios(modern_configs()),
                          title="The modern optimizers")
-        fig.tight_layout()
     return fig
