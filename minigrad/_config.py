@@ -16,6 +16,9 @@ class _Config:
 
     grad_enabled: bool = True
     default_dtype: np.dtype = np.dtype(np.float32)
+    # what backward() does when not told: free the graph (False, as PyTorch), or keep it;
+    # an optimizer that differentiates its closure's loss again sets it around the closure
+    retain_graph: bool = False
 
 
 config = _Config()

@@ -10,6 +10,10 @@ Every differentiable op is a small ``Function`` subclass with two methods side b
 The backward pass sorts the graph once, iteratively (no recursion limit on long chains),
 then visits each node exactly once in reverse topological order, summing the gradients a
 node receives from all the paths that use it before passing them on.
+
+After a backward pass each node it ran drops what it saved (its inputs and any arrays),
+so a graph no longer needed is freed even while its output is kept; ``retain_graph=True``
+keeps it for a second pass.
 """
 from __future__ import annotations
 
@@ -19,10 +23,15 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ._config import config, using_config
+from .backend import get_array_module
 
 
 _SCALAR_TYPES = (np.generic, float, int, bool)
 _tensor_class = None  # set by minigrad.tensor once the Tensor class exists (import cycle)
+
+_FREED = ("Trying to backward through the graph a second time (or to use what a node saved "
+          "after it was freed): backward() and minigrad.grad() free the graph they pass "
+          "through. Pass retain_graph=True to the first call to keep it for another pass.")
 
 
 def _any_requires_grad(inputs) -> bool:
@@ -32,6 +41,21 @@ def _any_requires_grad(inputs) -> bool:
     return False
 
 
+def _aliased_input(out_data, inputs):
+    """The input whose memory ``out_data`` shares (the op returned a view of it), or None."""
+    base = getattr(out_data, "base", None)
+    for x in inputs:
+        data = x._data
+        if data is out_data or (base is not None and (base is data or base is data.base)):
+            return x
+    if base is not None:  # a view made another way (as_strided windows, say)
+        xp = get_array_module(out_data)
+        for x in inputs:
+            if xp.may_share_memory(out_data, x._data):
+                return x
+    return None
+
+
 class Function:
     """Base class of a differentiable op (one node of the graph).
 
@@ -39,17 +63,25 @@ class Function:
     are stored in ``self.inputs``; their version counters are recorded at call time so
     that an in-place change before backward is reported instead of giving a wrong
     gradient. Ops that need their own result in backward read ``self.output``.
+
+    A result that is a view of an input (NumPy returned the input's memory: basic
+    slicing, reshape, transpose, …) shares that input's version counter, so an in-place
+    change through either one is seen by graphs that saved the other.
     """
 
     inputs: tuple
     _versions: tuple
     _output_ref: weakref.ref
+    _released = False  # set once a backward pass without retain_graph has freed the node
 
     def __call__(self, *inputs):
         out_data = self.forward(*[x._data for x in inputs])
         if isinstance(out_data, _SCALAR_TYPES):
             out_data = np.asarray(out_data)  # NumPy returns scalars for 0-d results
         out = _tensor_class._make(out_data)
+        base = _aliased_input(out_data, inputs)
+        if base is not None:
+            out._share_storage_of(base)
         if config.grad_enabled and _any_requires_grad(inputs):
             out.requires_grad = True
             out.grad_fn = self
@@ -68,6 +100,14 @@ class Function:
 
     def backward(self, grad_output):  # pragma: no cover - every op overrides it
         raise NotImplementedError(f"{type(self).__name__} has no backward rule")
+
+    def _release(self) -> None:
+        """Drop everything saved for backward: the inputs and any arrays kept on the node.
+
+        Only the weak link to the output stays, so that ``minigrad.grad`` can still stop
+        at that output.
+        """
+        self.__dict__ = {"_output_ref": self.__dict__.get("_output_ref"), "_released": True}
 
     def _check_versions(self) -> None:
         for position, (x, seen) in enumerate(zip(self.inputs, self._versions)):
@@ -102,6 +142,8 @@ def topological_order(roots: Sequence) -> list:
             continue
         visited.add(id(fn))
         stack.append((fn, True))
+        if fn._released:  # freed by an earlier backward: nothing is known above it
+            continue
         for x in fn.inputs:
             parent = x.grad_fn
             if parent is not None and id(parent) not in visited:
@@ -116,13 +158,41 @@ def _accumulate(store: dict, key, grad) -> None:
     store[key] = grad if previous is None else previous + grad
 
 
-def run_backward(roots, root_grads, create_graph: bool = False, targets=None):
+def _nodes_leading_to(order: list, target_ids: set) -> set:
+    """ids of the nodes in ``order`` from which some target can be reached.
+
+    A node freed by an earlier pass counts as one (nothing is known above it, and running
+    it reports the freed graph), unless its own output is a target.
+    """
+    needed: set = set()
+    for fn in reversed(order):  # inputs before the nodes that use them
+        if fn._released:
+            out = fn.output
+            if out is None or id(out) not in target_ids:
+                needed.add(id(fn))
+            continue
+        for x in fn.inputs:
+            if id(x) in target_ids or (x.grad_fn is not None and id(x.grad_fn) in needed):
+                needed.add(id(fn))
+                break
+    return needed
+
+
+def run_backward(roots, root_grads, create_graph: bool = False, targets=None,
+                 retain_graph: Optional[bool] = None):
     """Propagate ``root_grads`` from ``roots`` to the leaves.
 
     With ``targets=None``, gradients are added into ``.grad`` of every leaf that requires
     grad (``Tensor.backward``). With a list of target tensors, nothing is written and a
-    dict ``id(target) -> Tensor gradient`` is returned (``minigrad.grad``).
+    dict ``id(target) -> Tensor gradient`` is returned (``minigrad.grad``); only the
+    nodes between the roots and the targets run.
+
+    Each node that ran is freed afterwards (see :meth:`Function._release`) unless
+    ``retain_graph`` is true; it defaults to ``create_graph`` (or to True inside
+    ``using_config("retain_graph", True)``).
     """
+    if retain_graph is None:
+        retain_graph = create_graph or config.retain_graph
     node_grads: dict = {}  # id(Function) -> gradient of its output
     leaf_grads: dict = {}  # id(leaf Tensor) -> gradient
     leaves: dict = {}
@@ -137,8 +207,13 @@ def run_backward(roots, root_grads, create_graph: bool = False, targets=None):
         else:
             _accumulate(node_grads, id(root.grad_fn), g)
 
+    order = topological_order(roots)
+    if target_ids is None and any(fn._released for fn in order):
+        raise RuntimeError(_FREED)
+    needed = None if target_ids is None else _nodes_leading_to(order, target_ids)
+    ran = []
     with using_config("grad_enabled", create_graph):
-        for fn in topological_order(roots):
+        for fn in order:
             grad_output = node_grads.pop(id(fn), None)
             if grad_output is None:
                 continue
@@ -148,6 +223,10 @@ def run_backward(roots, root_grads, create_graph: bool = False, targets=None):
                     found[id(out)] = grad_output
                 elif target_ids is None and out._retains_grad:
                     out._store_grad(grad_output)
+            if needed is not None and id(fn) not in needed:
+                continue  # nothing to find above this node: leave it (and its graph) alone
+            if fn._released:
+                raise RuntimeError(_FREED)
             fn._check_versions()
             input_grads = fn.backward(grad_output)
             if not isinstance(input_grads, tuple):
@@ -162,6 +241,10 @@ def run_backward(roots, root_grads, create_graph: bool = False, targets=None):
                     leaves[id(x)] = x
                 else:
                     _accumulate(node_grads, id(x.grad_fn), gx)
+            ran.append(fn)
+    if not retain_graph:  # at the end: a node's backward may read outputs that others hold
+        for fn in ran:
+            fn._release()
 
     if target_ids is None:
         for key, g in leaf_grads.items():
@@ -195,13 +278,16 @@ def _as_root_grad(output, grad_output):
     return grad_output
 
 
-def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False,
-         allow_unused: bool = False) -> tuple:
+def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
     """Gradients of ``outputs`` with respect to ``inputs``, returned as Tensors.
 
     Unlike ``backward()``, nothing is written to ``.grad``. With ``create_graph=True``
     the returned gradients are part of a graph themselves, so they can be differentiated
-    again: this gives Hessian-vector products.
+    again: this gives Hessian-vector products. Like ``backward()``, the call frees the
+    part of the graph it went through unless ``retain_graph`` is true (by default it is
+    ``create_graph``): differentiating the same outputs twice needs
+    ``retain_graph=True`` on every call but the last.
 
     Parameters
     ----------
@@ -211,6 +297,8 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False,
         With respect to what (leaves or intermediate tensors).
     grad_outputs : optional
         The vector of a vector-Jacobian product, one per output.
+    retain_graph : bool, optional
+        Keep the graph for another pass; defaults to ``create_graph``.
     create_graph : bool
         Record the backward pass so its results can be differentiated.
     allow_unused : bool
@@ -252,7 +340,8 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False,
                 f"output {position} of grad() does not require grad and has no graph"
             )
     seeds = [_as_root_grad(y, g) for y, g in zip(outputs, grad_outputs)]
-    found = run_backward(outputs, seeds, create_graph=create_graph, targets=inputs)
+    found = run_backward(outputs, seeds, create_graph=create_graph, targets=inputs,
+                         retain_graph=retain_graph)
     result = []
     for position, x in enumerate(inputs):
         g = found.get(id(x))

@@ -26,7 +26,7 @@ from typing import Iterable, Optional
 import numpy as np
 
 from .backend import get_array_module
-from .nn.utils import clip_grad_norm_ as _clip_grad_norm_
+from .nn.utils import _vector_norm, clip_grad_norm_ as _clip_grad_norm_
 from .tensor import Tensor
 
 __all__ = ["GradNormRecorder", "grad_norms"]
@@ -53,7 +53,7 @@ def grad_norms(parameters: Iterable[Tensor], norm_type: float = 2.0) -> tuple:
     --------
     >>> import numpy as np, minigrad
     >>> a, b = minigrad.zeros(2, requires_grad=True), minigrad.zeros(1, requires_grad=True)
-    >>> a.grad, b.grad = np.array([3.0, 0.0]), np.array([4.0])
+    >>> a.grad, b.grad = np.array([3.0, 0.0], np.float32), np.array([4.0], np.float32)
     >>> grad_norms([a, b])
     (array([3., 4.]), 5.0)
     """
@@ -65,9 +65,8 @@ def grad_norms(parameters: Iterable[Tensor], norm_type: float = 2.0) -> tuple:
         return per_parameter, 0.0
     xp = get_array_module(grads[0])
     dtype = np.result_type(*[g.dtype for g in grads])  # as clip_grad_norm_ does
-    norms = xp.stack([xp.linalg.norm(g.reshape(-1), ord=norm_type).astype(dtype)
-                      for g in grads])
-    total = float(xp.linalg.norm(norms, ord=norm_type))
+    norms = xp.stack([_vector_norm(g, norm_type).astype(dtype) for g in grads])
+    total = float(_vector_norm(norms, norm_type))
     has_grad = np.array([p.grad is not None for p in parameters])
     per_parameter[has_grad] = np.asarray(norms.tolist(), dtype=np.float64)
     return per_parameter, total

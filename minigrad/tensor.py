@@ -9,6 +9,7 @@ the forward rule and its derivative sit side by side.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Optional
 
 import numpy as np
@@ -20,6 +21,19 @@ from .autograd import _as_root_grad, run_backward
 
 def _is_float(dtype) -> bool:
     return np.issubdtype(dtype, np.floating)
+
+
+class _VersionCounter:
+    """How many times some memory was changed in place.
+
+    One counter is shared by a tensor, the views of it and its ``detach()``, since a
+    change through any of them changes the values the others hold.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int = 0):
+        self.value = value
 
 
 class Tensor:
@@ -34,15 +48,18 @@ class Tensor:
 
     Notes
     -----
-    ``backward()`` keeps the graph, so it may be called twice on the same output (like
-    PyTorch's ``retain_graph=True``); gradients then add up. A version counter catches a
-    tensor changed in place after an op saved it for backward: in-place methods
-    (``add_``, ``mul_``, ``zero_``, ``copy_``, …) and assigning ``t.data = …`` (which
-    ``t.data -= x`` does) raise the version. Writing through ``t.data[...] = …`` is not
-    seen, exactly like PyTorch's ``.data``.
+    ``backward()`` frees the graph it went through (like PyTorch): a second
+    ``backward()`` through it raises unless the first one was given
+    ``retain_graph=True``; gradients then add up. A version counter catches a tensor
+    changed in place after an op saved it for backward: in-place methods (``add_``,
+    ``mul_``, ``zero_``, ``copy_``, …), in-place operators (``t -= x``), ``t[i] = …`` and
+    assigning ``t.data = …`` (which ``t.data -= x`` does) raise the version. Views
+    (slices, ``reshape``, ``transpose``, …) and ``detach()`` share the counter of the
+    tensor whose memory they use. Writing through ``t.data[...] = …`` is not seen,
+    exactly like PyTorch's ``.data``.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_version", "_retains_grad",
+    __slots__ = ("_data", "_grad", "requires_grad", "grad_fn", "_vc", "_base", "_retains_grad",
                  "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected op
     __array_priority__ = 1000
@@ -53,7 +70,8 @@ class Tensor:
         self.grad = None
         self.requires_grad = False
         self.grad_fn = None
-        self._version = 0
+        self._vc = _VersionCounter()
+        self._base = None
         self._retains_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -63,10 +81,11 @@ class Tensor:
         """Fast internal constructor: wrap an array that is already the right type."""
         t = object.__new__(cls)
         t._data = data
-        t.grad = None
+        t._grad = None
         t.requires_grad = False
         t.grad_fn = None
-        t._version = 0
+        t._vc = _VersionCounter()
+        t._base = None
         t._retains_grad = False
         return t
 
@@ -80,8 +99,59 @@ class Tensor:
     def data(self, value) -> None:
         if not backend.is_array(value):
             value = np.asarray(value, dtype=self._data.dtype)
+        if value is not self._data:  # new memory: no longer a view of anything
+            self._vc = _VersionCounter(self._vc.value)
+            self._base = None
         self._data = value
-        self._version += 1
+        self._vc.value += 1
+
+    @property
+    def grad(self):
+        """The accumulated gradient: an array of ``data``'s shape, dtype and device, or None.
+
+        Assigning checks all three, as PyTorch does, so a wrong gradient fails here
+        instead of inside an optimizer (a (1,) gradient would broadcast into a (3,)
+        momentum buffer; a float64 one would make float64 state). A Tensor is accepted
+        and its array taken (a NumPy scalar becomes a 0-d array); an ndarray subclass (a
+        row-sparse gradient) is kept as is.
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if isinstance(value, Tensor):
+                value = value._data
+            elif isinstance(value, np.generic):  # NumPy's result of arithmetic on 0-d arrays
+                value = np.asarray(value)
+            if not backend.is_array(value):
+                raise TypeError(f"assigned grad expected to be an ndarray, a Tensor or None, "
+                                f"got {type(value).__name__}")
+            if value.shape != self._data.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: grad of shape "
+                                   f"{value.shape} for a tensor of shape {self._data.shape}")
+            if value.dtype != self._data.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: grad of dtype "
+                                   f"{value.dtype} for a tensor of dtype {self._data.dtype}")
+            if backend.device_of(value) != backend.device_of(self._data):
+                raise RuntimeError(f"assigned grad has data located on a different device: "
+                                   f"{backend.device_of(value)}, the tensor is on "
+                                   f"{backend.device_of(self._data)}")
+        self._grad = value
+
+    @property
+    def _version(self) -> int:
+        """The in-place change counter that graphs compare against (shared with views)."""
+        return self._vc.value
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._vc.value = value
+
+    def _share_storage_of(self, other: "Tensor") -> None:
+        """Mark this tensor as a view of ``other``'s memory: one version counter for both."""
+        self._vc = other._vc
+        self._base = other if other._base is None else other._base
 
     @property
     def shape(self) -> tuple:
@@ -139,19 +209,23 @@ class Tensor:
             raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
         self._retains_grad = self.grad_fn is not None
 
-    def backward(self, grad_output=None, create_graph: bool = False) -> None:
+    def backward(self, grad_output=None, retain_graph: Optional[bool] = None,
+                 create_graph: bool = False) -> None:
         """Add d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
 
-        ``grad_output`` may be omitted for a one-element output. The graph is kept, so
-        ``backward`` may be called again (gradients accumulate). With
-        ``create_graph=True`` the backward pass is itself recorded.
+        ``grad_output`` may be omitted for a one-element output. Afterwards the graph is
+        freed (what its ops saved is dropped), so a kept output, in a list of losses say,
+        no longer holds the whole graph; a second ``backward`` through it raises. Pass
+        ``retain_graph=True`` to keep it for another pass (gradients then accumulate).
+        With ``create_graph=True`` the backward pass is itself recorded (and
+        ``retain_graph`` defaults to True).
         """
         if not self.requires_grad:
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not have a grad_fn"
             )
         seed = _as_root_grad(self, grad_output)
-        run_backward([self], [seed], create_graph=create_graph)
+        run_backward([self], [seed], create_graph=create_graph, retain_graph=retain_graph)
 
     def _store_grad(self, g: "Tensor") -> None:
         """Accumulate gradient ``g`` into ``self.grad`` as an owned, writable array."""
@@ -165,8 +239,11 @@ class Tensor:
             self.grad += g.astype(self.dtype, copy=False)
 
     def detach(self) -> "Tensor":
-        """A new leaf sharing ``data`` with this tensor, outside the graph."""
-        return Tensor._make(self._data)
+        """A new leaf sharing ``data`` (and its version counter) with this tensor, outside
+        the graph: an in-place change to either is seen by graphs that saved the other."""
+        t = Tensor._make(self._data)
+        t._vc = self._vc
+        return t
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python number."""
@@ -212,10 +289,11 @@ class Tensor:
     # ----------------------------------------------------------------- in-place ops
     def _check_inplace(self) -> None:
         if config.grad_enabled and self.requires_grad:
-            kind = "a leaf tensor that requires grad" if self.is_leaf else "a tensor in a graph"
+            if self.is_leaf:
+                raise RuntimeError("a " + _LEAF_IN_PLACE)
             raise RuntimeError(
-                f"in-place operation on {kind}: wrap it in `with minigrad.no_grad():` "
-                f"or work on `.data`"
+                "in-place operation on a tensor in a graph: wrap it in "
+                "`with minigrad.no_grad():` or work on `.data`"
             )
 
     def _inplace(self, new_values) -> "Tensor":
@@ -254,6 +332,77 @@ class Tensor:
     def __setitem__(self, index, value) -> None:
         self._check_inplace()
         self._data[_raw_index(index)] = _raw(value)
+        self._version += 1
+
+    # `t -= x` changes t itself, as in PyTorch. Without these methods Python would bind
+    # the name to a new tensor, and `for p in params: p -= lr * p.grad` would do nothing.
+    def __iadd__(self, other) -> "Tensor":
+        return self._inplace_operator("add", other)
+
+    def __isub__(self, other) -> "Tensor":
+        return self._inplace_operator("sub", other)
+
+    def __imul__(self, other) -> "Tensor":
+        return self._inplace_operator("mul", other)
+
+    def __itruediv__(self, other) -> "Tensor":
+        return self._inplace_operator("div", other)
+
+    def __imatmul__(self, other) -> "Tensor":
+        """``t @= m`` in place, as NumPy does; the product must keep t's shape."""
+        return self._inplace_operator("matmul", other)
+
+    def _inplace_operator(self, name: str, other) -> "Tensor":
+        """self ← self (op) other in self's own memory; the version goes up by one.
+
+        ``other`` may be a Tensor, an ndarray or a scalar. With gradients recorded and
+        self or other requiring grad, the op enters the graph and self becomes its
+        output (the old value is kept, copied, as the op's input): this is refused for a
+        leaf that requires grad and for a view.
+        """
+        from . import ops
+
+        op = getattr(ops, name)
+        other_requires_grad = isinstance(other, Tensor) and other.requires_grad
+        if not (config.grad_enabled and (self.requires_grad or other_requires_grad)):
+            self._write_in_place(op(self, other), name)
+            return self
+        if self.is_leaf and self.requires_grad:
+            raise RuntimeError("a " + _LEAF_IN_PLACE)
+        if self._base is not None:
+            if self._base.is_leaf and self._base.requires_grad:
+                raise RuntimeError("a view of a " + _LEAF_IN_PLACE)
+            raise RuntimeError(
+                "in-place operation on a view of another tensor while gradients are "
+                "recorded: the tensor it views would not see the change in its graph. "
+                "Use `t = t.clone()` first, or wrap the change in `with minigrad.no_grad():`"
+            )
+        before = Tensor._make(self._data.copy())  # the old value, input of the new node
+        before.requires_grad, before.grad_fn = self.requires_grad, self.grad_fn
+        result = op(before, before if other is self else other)
+        if result.dtype != self.dtype and np.can_cast(result.dtype, self.dtype, "same_kind"):
+            result = result.astype(self.dtype)
+        self._write_in_place(result, name)
+        if before.grad_fn is not None:  # the node that made the old value now outputs it
+            before.grad_fn._output_ref = weakref.ref(before)
+        self.requires_grad, self.grad_fn = True, result.grad_fn
+        self.grad_fn._output_ref = weakref.ref(self)
+        return self
+
+    def _write_in_place(self, result: "Tensor", name: str) -> None:
+        """Copy an op's result into self's memory after checking its shape and dtype."""
+        values = result._data
+        if values.shape != self.shape:
+            raise RuntimeError(
+                f"in-place {name}: the result has shape {values.shape}, but the tensor "
+                f"changed in place has shape {self.shape}"
+            )
+        if not np.can_cast(values.dtype, self.dtype, "same_kind"):
+            raise RuntimeError(
+                f"in-place {name}: result type {values.dtype} can't be cast to the "
+                f"tensor's dtype {self.dtype}"
+            )
+        self.xp.copyto(self._data, values, casting="same_kind")
         self._version += 1
 
     # ----------------------------------------------------------------- printing
@@ -301,15 +450,21 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, requires_grad: bool = True):
-        if isinstance(data, Tensor):
-            data = data._data
+        source = data if isinstance(data, Tensor) else None
+        if source is not None:
+            data = source._data
         super().__init__(data, requires_grad=requires_grad)
+        if source is not None and self._data is source._data:  # same memory, same counter
+            self._vc = source._vc
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
 
 autograd._tensor_class = Tensor  # Function.__call__ builds its outputs with it
+
+_LEAF_IN_PLACE = ("leaf Variable that requires grad is being used in an in-place operation: "
+                  "wrap the change in `with minigrad.no_grad():` or work on `.data`")
 
 
 def _raw(value):

@@ -55,7 +55,8 @@ def hutchinson_probe(shape: tuple, dtype, *, distribution: str = "rademacher",
                      f"(allowed: {', '.join(map(repr, PROBE_DISTRIBUTIONS))})")
 
 
-def hutchinson_diagonal(grads: Sequence, params: Sequence, probes: Sequence) -> list:
+def hutchinson_diagonal(grads: Sequence, params: Sequence, probes: Sequence,
+                        retain_graph: bool = False) -> list:
     """Hutchinson's estimate ĥ = u ⊙ (H u) of the Hessian diagonal, one array per param.
 
     Parameters
@@ -67,6 +68,9 @@ def hutchinson_diagonal(grads: Sequence, params: Sequence, probes: Sequence) -> 
         The parameters, in the same order.
     probes : sequence of ndarray
         One probe u per parameter (see :func:`hutchinson_probe`).
+    retain_graph : bool, default False
+        Keep the gradients' graph for another estimate (several probes of the same
+        gradients); by default the Hessian-vector product frees it.
 
     Returns
     -------
@@ -95,7 +99,8 @@ def hutchinson_diagonal(grads: Sequence, params: Sequence, probes: Sequence) -> 
             directional = term if directional is None else directional + term
         if directional is None or not directional.requires_grad:
             return [p.xp.zeros_like(p.data) for p in params]
-        hvps = minigrad.grad(directional, list(params), allow_unused=True)
+        hvps = minigrad.grad(directional, list(params), retain_graph=retain_graph,
+                             allow_unused=True)
     return [p.xp.zeros_like(p.data) if hv is None else p.xp.asarray(u, dtype=p.dtype) * hv.data
             for p, u, hv in zip(params, probes, hvps)]
 

@@ -239,9 +239,11 @@ def _remember_pair(y, s, old_dirs: list, old_stps: list, ro: list, history_size:
 
     The pair is kept only if yᵀs > 1e-10 (positive curvature keeps H positive definite);
     then γ = yᵀs / yᵀy, the scale of H₀, is updated, otherwise the old γ is returned.
+    A NaN yᵀs (a NaN gradient element) fails the test too, as in PyTorch: a NaN pair
+    would make every later direction NaN.
     """
     ys = float(y.dot(s))
-    if ys <= 1e-10:
+    if not ys > 1e-10:
         return H_diag
     if len(old_dirs) == history_size:
         old_dirs.pop(0)

@@ -33,7 +33,8 @@ def cubic_interpolate(x1: float, f1: float, g1: float, x2: float, f2: float, g2:
         x  = x₂ − (x₂ − x₁)·(g₂ + d₂ − d₁)/(g₂ − g₁ + 2·d₂)      (for x₁ ≤ x₂)
 
     The result is clipped to ``bounds`` (default: the interval between x1 and x2). When
-    d₁² < g₁·g₂ the cubic has no minimum and the midpoint of the bounds is returned.
+    d₁² < g₁·g₂ the cubic has no minimum and the midpoint of the bounds is returned; so is
+    it when a non-finite input makes d₂² NaN.
 
     Examples
     --------
@@ -46,7 +47,7 @@ def cubic_interpolate(x1: float, f1: float, g1: float, x2: float, f2: float, g2:
         low, high = (x1, x2) if x1 <= x2 else (x2, x1)
     d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
     d2_square = d1 * d1 - g1 * g2
-    if d2_square < 0:
+    if not d2_square >= 0:          # negative, or NaN from inf/NaN inputs (as PyTorch does)
         return (low + high) / 2.0
     d2 = math.sqrt(d2_square)
     if x1 <= x2:

@@ -14,7 +14,8 @@ as class attributes the base class reads:
 and writes two short methods:
 
 * ``_init_state(p, group)`` – the per-parameter state dict, created lazily on the first
-  step that sees a gradient for ``p`` (like PyTorch);
+  step that sees a gradient for ``p`` (like PyTorch); a loaded checkpoint must hold its
+  entries, and its arrays' dtypes are the ones loaded arrays are cast to;
 * ``_update(p, grad, state, group)`` – one step for one parameter: one call of the
   ``*_update`` function of the optimizer's own file, linking the group's
   hyper-parameters and the state to the function's arguments.
@@ -216,9 +217,18 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore a checkpoint made by :meth:`state_dict` (validated before any change).
 
-        The loaded arrays are copied and cast to each parameter's dtype and array module;
-        the step counter keeps its type.
+        Every saved per-parameter state must hold the entries a fresh state of this
+        optimizer has (see :meth:`_fresh_state`), so a checkpoint of another optimizer
+        class is rejected here, not at the next step. The loaded arrays are copied onto
+        each parameter's array module, with the dtype the optimizer keeps them in (the
+        fresh state's dtype; otherwise, as in PyTorch, floating and integer arrays take
+        the dtype of a floating parameter); the step counter keeps its type.
         """
+        for key in ("state", "param_groups"):
+            if not isinstance(state_dict, dict) or key not in state_dict:
+                raise ValueError(f"{type(self).__name__}.load_state_dict expects a dict with "
+                                 f"'state' and 'param_groups', as state_dict() returns; this "
+                                 f"one has no '{key}'")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
@@ -235,10 +245,16 @@ class Optimizer:
             param_of.update(zip(saved["params"], group["params"]))
         for index, saved_state in state_dict["state"].items():
             if index not in param_of:
+                if isinstance(index, str):
+                    raise ValueError(
+                        f"loaded state has the string key {index!r}, but parameters are "
+                        "numbered by ints (a state dict that went through JSON has string "
+                        "keys: convert them back with int() before loading)")
                 raise ValueError(f"loaded state refers to parameter {index}, which no group holds")
             _check_state_shapes(saved_state, param_of[index], index, self.state_names)
 
         new_groups = []
+        group_of = {}
         for saved, group in zip(saved_groups, self.param_groups):
             restored = {k: copy.deepcopy(v) for k, v in saved.items()
                         if k != "params" and k not in PYTORCH_ONLY_SWITCHES}
@@ -248,12 +264,33 @@ class Optimizer:
             if "param_names" not in saved and "param_names" in group:
                 restored["param_names"] = group["param_names"]
             new_groups.append(restored)
+            group_of.update((id(p), restored) for p in group["params"])
         new_state: dict = defaultdict(dict)
         for index, saved_state in state_dict["state"].items():
             p = param_of[index]
-            new_state[p] = {key: _cast_like(value, p, key) for key, value in saved_state.items()}
+            fresh = self._fresh_state(p, group_of[id(p)])
+            _check_state_keys(saved_state, fresh, index, type(self).__name__)
+            new_state[p] = {key: _cast_like(value, p, key, like=fresh.get(key))
+                            for key, value in saved_state.items()}
         self.param_groups = new_groups
         self.state = new_state
+
+    def _fresh_state(self, p, group: dict) -> dict:
+        """The state ``_init_state`` creates for ``p`` in ``group``: what a loaded one must hold.
+
+        Its keys are the entries the update reads, and its arrays have the dtypes the
+        optimizer keeps (8-bit Adam's uint8 codes, float32 scales). Random numbers an
+        ``_init_state`` draws (SophiaH's probe seed) are given back, so that loading a
+        checkpoint does not move the random stream.
+        """
+        from minigrad.random import default_generator
+
+        generator = default_generator()
+        position = generator.bit_generator.state
+        try:
+            return self._init_state(p, group)
+        finally:
+            generator.bit_generator.state = position
 
     def __getstate__(self) -> dict:
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
@@ -376,17 +413,53 @@ def _check_state_shapes(saved_state: dict, p, index, state_names) -> None:
                 f"but the parameter has shape {tuple(p.shape)}")
 
 
-def _cast_like(value, p, key: str):
-    """A copy of a saved state value, cast to the parameter's dtype and array module.
+def _check_state_keys(saved_state: dict, fresh: dict, index, optimizer: str) -> None:
+    """The saved state must hold every entry of a fresh one, arrays of the same shapes."""
+    for key, value in fresh.items():
+        if key not in saved_state:
+            raise ValueError(
+                f"loaded state for parameter {index} has no '{key}', which {optimizer} keeps "
+                "for every parameter it has stepped (was the state dict saved by another "
+                "optimizer?)")
+        _check_like(saved_state[key], value, f"parameter {index} has '{key}'", optimizer)
 
-    Lists and tuples (LBFGS's history) are cast element by element.
+
+def _check_like(saved, fresh, where: str, optimizer: str) -> None:
+    """An array where the fresh state has one, of its shape; lists item by item."""
+    if _is_array(fresh):
+        if not _is_array(saved):
+            raise ValueError(f"loaded state for {where} = {type(saved).__name__}, but "
+                             f"{optimizer} keeps an array of shape {tuple(fresh.shape)} there")
+        if tuple(saved.shape) != tuple(fresh.shape):
+            raise ValueError(f"loaded state for {where} of shape {tuple(saved.shape)}, but "
+                             f"{optimizer} keeps it in shape {tuple(fresh.shape)}")
+    elif isinstance(fresh, (list, tuple)):
+        if not isinstance(saved, (list, tuple)) or len(saved) != len(fresh):
+            raise ValueError(f"loaded state for {where} that is not a list of "
+                             f"{len(fresh)} items, as {optimizer} keeps there")
+        for number, (saved_item, fresh_item) in enumerate(zip(saved, fresh)):
+            _check_like(saved_item, fresh_item, f"{where}[{number}]", optimizer)
+
+
+def _cast_like(value, p, key: str, like=None):
+    """A copy of a saved state value, on the parameter's array module, in the right dtype.
+
+    ``like`` is the value a fresh state holds under ``key``: an array there gives the
+    dtype (8-bit codes stay uint8). Without one, floating and integer arrays take the dtype
+    of a floating parameter, as in PyTorch. The ``step`` counter and non-array values are
+    copied as they are; lists and tuples (LBFGS's history, SOAP's factors) item by item.
     """
     if isinstance(value, (list, tuple)):
-        return type(value)(_cast_like(item, p, key) for item in value)
+        likes = like if isinstance(like, (list, tuple)) and len(like) == len(value) \
+            else [None] * len(value)
+        return type(value)(_cast_like(item, p, key, like=item_like)
+                           for item, item_like in zip(value, likes))
     if key == "step" or not _is_array(value):
         return copy.deepcopy(value)
     xp = p.xp if hasattr(p, "xp") else np
     array = xp.asarray(value)
-    if array.dtype.kind == "f":
+    if _is_array(like):
+        return array.astype(like.dtype, copy=True)
+    if array.dtype.kind in "biuf" and p.data.dtype.kind == "f":
         return array.astype(p.data.dtype, copy=True)
     return array.copy()

@@ -33,6 +33,10 @@ def rprop_update(param, grad, prev, step_size, *, etaminus: float = 0.5,
     Igel & Hüsken (2000) call iRprop−). Rprop suits full-batch training: mini-batch
     noise flips signs at random.
 
+    A NaN gradient element has sign 0, as in PyTorch (whose ``sign(nan)`` is 0): that
+    coordinate does not move, g' keeps the NaN, and Δ stays as it was, at this step and
+    at the next one (where s = g·NaN is NaN too, neither > 0 nor < 0).
+
     Riedmiller & Braun (1993), "A Direct Adaptive Method for Faster Backpropagation
     Learning: The RPROP Algorithm", IEEE International Conference on Neural Networks.
     """
@@ -43,7 +47,8 @@ def rprop_update(param, grad, prev, step_size, *, etaminus: float = 0.5,
     xp.clip(step_size, step_size_min, step_size_max, out=step_size)
     grad = grad.copy()
     grad[s < 0] = 0
-    param -= xp.sign(grad) * step_size
+    direction = xp.where(xp.isnan(grad), 0, xp.sign(grad))  # PyTorch's sign(nan) is 0
+    param -= direction * step_size
     prev[...] = grad
 
 

@@ -223,7 +223,8 @@ class SophiaH(Optimizer):
     has its graph. SophiaH takes the gradient itself with ``minigrad.grad`` (with
     ``create_graph=True`` on refresh steps, then one Hessian-vector product), so the
     closure need not call ``backward``, and SophiaH neither reads nor writes ``.grad``
-    (a closure that does call ``backward`` works too, at the cost of one more pass).
+    (a closure that does call ``backward`` works too, at the cost of one more pass: the
+    closure runs with backward keeping the graph, which SophiaH then frees).
 
     Each parameter's probes come from its own ``probe_seed``, drawn from minigrad's
     generator when its state is created (so ``minigrad.manual_seed`` makes a run
@@ -291,11 +292,17 @@ class SophiaH(Optimizer):
         import numpy as np
 
         import minigrad
+        from minigrad._config import using_config
 
-        loss = _evaluate(closure)
+        with using_config("retain_graph", True):  # a backward() in the closure keeps it
+            loss = _evaluate(closure)
         if not isinstance(loss, minigrad.Tensor) or not loss.requires_grad:
             raise TypeError("SophiaH's closure must return the loss as a Tensor that "
                             "depends on the parameters (not a float, not under no_grad)")
+        if loss.grad_fn is not None and loss.grad_fn._released:
+            raise RuntimeError("the loss returned by SophiaH's closure was already given to "
+                               "a backward pass that freed its graph: SophiaH differentiates "
+                               "the loss itself, so return one computed in the closure")
         entries = [(group, p) for group in self.param_groups for p in group["params"]
                    if p.requires_grad]
         refresh = [self.state.get(p, {}).get("step", 0) % group["update_period"] == 0

@@ -14,7 +14,7 @@ from bisect import bisect_right
 from typing import Optional, Sequence
 
 from .plateau import ReduceLROnPlateau
-from .scheduler import LRScheduler, expect_increasing
+from .scheduler import LRScheduler, expect_increasing, length_of
 
 
 def _check_schedulers(kind: str, optimizer, schedulers: Sequence) -> None:
@@ -43,7 +43,19 @@ class _CompositeStateMixin:
         state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
         return state
 
+    def _check_state_dict(self, state_dict: dict) -> None:
+        """The outer dict, then every inner scheduler's, all before any change."""
+        super()._check_state_dict(state_dict)  # type: ignore[misc]
+        saved = state_dict["_schedulers"]
+        if length_of(saved) != len(self._schedulers):
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the state dict holds {length_of(saved)} "
+                f"inner schedulers, this one has {len(self._schedulers)}")
+        for scheduler, scheduler_state in zip(self._schedulers, saved):
+            scheduler._check_state_dict(scheduler_state)
+
     def load_state_dict(self, state_dict: dict) -> None:
+        self._check_state_dict(state_dict)
         saved = {key: value for key, value in state_dict.items() if key != "_schedulers"}
         self.__dict__.update(copy.deepcopy(saved))
         for scheduler, scheduler_state in zip(self._schedulers, state_dict["_schedulers"],

@@ -153,7 +153,21 @@ class CyclicLR(LRScheduler):
         state["_scale_fn_custom"] = copy.deepcopy(fn.__dict__) if keep else None
         return state
 
+    _per_group_lists = ("base_lrs", "_last_lr", "max_lrs", "base_momentums", "max_momentums")
+
+    def _check_state_dict(self, state_dict: dict) -> None:
+        super()._check_state_dict(state_dict)
+        fn_state = state_dict["_scale_fn_custom"]
+        if fn_state is not None and not isinstance(fn_state, dict):
+            raise ValueError("CyclicLR.load_state_dict: '_scale_fn_custom' must be None or the "
+                             f"__dict__ of a scale_fn object, got {type(fn_state).__name__}")
+        if fn_state is not None and self._scale_fn_custom is None:
+            raise ValueError(
+                "CyclicLR.load_state_dict: the state dict holds the attributes of a scale_fn "
+                "object, but this scheduler has no scale_fn to give them to")
+
     def load_state_dict(self, state_dict: dict) -> None:
+        self._check_state_dict(state_dict)
         saved = {key: value for key, value in state_dict.items() if key != "_scale_fn_custom"}
         self.__dict__.update(copy.deepcopy(saved))
         fn_state = state_dict.get("_scale_fn_custom")

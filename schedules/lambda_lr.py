@@ -10,7 +10,7 @@ import copy
 import types
 from typing import Callable, Sequence, Union
 
-from .scheduler import LRScheduler, check_can_start
+from .scheduler import LRScheduler, check_can_start, length_of
 
 LrLambda = Union[Callable[[int], float], Sequence[Callable[[int], float]]]
 
@@ -43,7 +43,22 @@ class _LambdaStateMixin:
             for fn in self.lr_lambdas]
         return state
 
+    def _check_state_dict(self, state_dict: dict) -> None:
+        super()._check_state_dict(state_dict)  # type: ignore[misc]
+        saved = state_dict["lr_lambdas"]
+        if length_of(saved) != len(self.lr_lambdas):
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the state dict has {length_of(saved)} "
+                f"lr_lambdas, this scheduler has {len(self.lr_lambdas)} (one per parameter "
+                "group)")
+        for number, fn_state in enumerate(saved):
+            if fn_state is not None and not isinstance(fn_state, dict):
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: lr_lambdas[{number}] must be None "
+                    f"or the __dict__ of a callable object, got {type(fn_state).__name__}")
+
     def load_state_dict(self, state_dict: dict) -> None:
+        self._check_state_dict(state_dict)
         saved = {key: value for key, value in state_dict.items() if key != "lr_lambdas"}
         self.__dict__.update(copy.deepcopy(saved))
         for fn, fn_state in zip(self.lr_lambdas, state_dict["lr_lambdas"]):

@@ -158,6 +158,8 @@ class ReduceLROnPlateau(LRScheduler):
                 group["lr"] = new_lr
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the attributes saved by :meth:`state_dict` (checked before any change)."""
+        self._check_state_dict(state_dict)
         _check_modes(state_dict["mode"], state_dict["threshold_mode"])
         self.__dict__.update(copy.deepcopy(state_dict))
 

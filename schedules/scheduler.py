@@ -64,6 +64,8 @@ class LRScheduler:
     """
 
     _is_initial: bool = False  # True only during the constructor's own step
+    #: Saved lists with one entry per parameter group (their lengths are checked on load).
+    _per_group_lists: tuple = ("base_lrs", "_last_lr")
 
     def __init__(self, optimizer, last_epoch: int = -1) -> None:
         check_can_start(optimizer, last_epoch)
@@ -142,8 +144,45 @@ class LRScheduler:
                 if key != "optimizer"}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore the attributes saved by :meth:`state_dict`."""
+        """Restore the attributes saved by :meth:`state_dict` (checked before any change)."""
+        self._check_state_dict(state_dict)
         self.__dict__.update(copy.deepcopy(state_dict))
+
+    def _check_state_dict(self, state_dict: dict) -> None:
+        """Raise unless ``state_dict`` could come from :meth:`state_dict` of this scheduler.
+
+        It must have the same keys (``{}``, another class's dict, or one saved with other
+        options has others) and lists of the same length where this scheduler keeps one
+        entry per parameter group. Subclasses that load more (the inner schedulers of
+        ``SequentialLR``) extend this; ``load_state_dict`` calls it before any change.
+        """
+        kind = type(self).__name__
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{kind}.load_state_dict expects a dict from state_dict(), got "
+                            f"{type(state_dict).__name__}")
+        own = self.state_dict()
+        missing = [key for key in own if key not in state_dict]
+        unknown = [key for key in state_dict if key not in own]
+        if missing or unknown:
+            parts = ([f"lacks {_names(missing)}"] if missing else []) + \
+                ([f"has {_names(unknown)}, which {kind} does not keep"] if unknown else [])
+            raise ValueError(f"{kind}.load_state_dict: the state dict {' and '.join(parts)} "
+                             "(was it saved by another scheduler, or with other options?)")
+        for key in self._per_group_lists:  # the keys are the same now
+            mine, saved = own.get(key), state_dict.get(key)
+            if isinstance(mine, list) and length_of(saved) != len(mine):
+                raise ValueError(
+                    f"{kind}.load_state_dict: '{key}' holds one value per parameter group, "
+                    f"{len(mine)} here, but the state dict has {length_of(saved)}")
+
+
+def _names(keys: list) -> str:
+    return ", ".join(repr(key) for key in keys)
+
+
+def length_of(value):
+    """The number of items of a saved list (the value itself if it is not a list)."""
+    return len(value) if isinstance(value, (list, tuple)) else value
 
 
 # --------------------------------------------------------------------------- the warning

@@ -34,6 +34,12 @@ def test_cubic_interpolate_without_a_minimum_returns_the_midpoint():
     assert cubic_interpolate(0.0, 0.0, -5.0, 1.0, -4.0, -5.0, bounds=(2.0, 4.0)) == 3.0
 
 
+def test_cubic_interpolate_with_a_non_finite_value_returns_the_midpoint():
+    # infinite losses at both points make d2^2 NaN; PyTorch falls back to the midpoint
+    assert cubic_interpolate(0.0, float("inf"), -1.0, 2.0, float("inf"), 1.0) == 1.0
+    assert cubic_interpolate(0.0, 1.0, float("nan"), 2.0, 0.0, 1.0, bounds=(0.0, 1.0)) == 0.5
+
+
 # ----------------------------------------------------------------- strong Wolfe
 def _problem(rng, dim):
     a = rng.standard_normal((dim, dim))

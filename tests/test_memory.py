@@ -67,6 +67,6 @@ def test_lbfgs_counts_its_history_lists():
 def test_parameters_without_elements():
     empty = minigrad.tensor(np.zeros((0, 3)), requires_grad=True)
     opt = optim.SGD([empty], lr=0.1, momentum=0.9)
-    empty.grad = np.zeros((0, 3), dtype=np.float32)
+    empty.grad = np.zeros((0, 3))
     opt.step()
     assert state_bytes(opt) == 0 and state_bytes_per_param(opt) == 0.0

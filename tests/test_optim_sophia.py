@@ -208,7 +208,8 @@ def test_hutchinson_with_rademacher_probes_is_exact_for_a_diagonal_hessian():
     rng = np.random.default_rng(0)
     for _ in range(5):
         u = hutchinson_probe(x.shape, np.float64, generator=rng)
-        np.testing.assert_array_equal(hutchinson_diagonal([g], [x], [u])[0], np.diag(a))
+        np.testing.assert_array_equal(
+            hutchinson_diagonal([g], [x], [u], retain_graph=True)[0], np.diag(a))
 
 
 @pytest.mark.parametrize("distribution", ["rademacher", "gaussian"])
@@ -219,7 +220,8 @@ def test_hutchinson_averages_to_the_diagonal_of_a_full_hessian(distribution):
     x, g = _quadratic_gradient(a)
     n = 400
     samples = np.array([hutchinson_diagonal([g], [x], [hutchinson_probe(
-        x.shape, np.float64, distribution=distribution, generator=rng)])[0] for _ in range(n)])
+        x.shape, np.float64, distribution=distribution, generator=rng)], retain_graph=True)[0]
+        for _ in range(n)])
     # each sample is u_i·(Au)_i: mean A_ii; 5 standard errors of the mean
     off = a - np.diag(np.diag(a))
     variance = (off ** 2).sum(axis=1) + (2 * np.diag(a) ** 2 if distribution == "gaussian" else 0)

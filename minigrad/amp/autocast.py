@@ -222,7 +222,9 @@ def _cast(x, dtype, cacheable: bool):
         return Cast(dtype)(x)
     key = (id(x), dtype)
     entry = _state.cache.get(key)
-    if entry is None or entry[1] != x._version:  # a weight changed in place is cast anew
+    # a weight changed in place is cast anew, and so is one whose cast was freed by a
+    # backward pass (a second forward and backward in the same region)
+    if entry is None or entry[1] != x._version or entry[2].grad_fn._released:
         entry = (x, x._version, Cast(dtype)(x))
         _state.cache[key] = entry
     return entry[2]

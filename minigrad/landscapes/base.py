@@ -91,7 +91,7 @@ class Landscape:
         """The 2x2 Hessian at a point, from the engine's second derivatives.
 
         First ``grad(f, p, create_graph=True)`` gives a differentiable gradient g; then
-        row i is ``grad(g[i], p)``.
+        row i is ``grad(g[i], p)`` (with ``retain_graph=True``: the rows share g's graph).
         """
         import minigrad
 
@@ -103,7 +103,7 @@ class Landscape:
             if not gi.requires_grad:      # a constant derivative: that row is zero
                 rows.append(np.zeros(2))
                 continue
-            (row,) = minigrad.grad(gi, p, allow_unused=True)
+            (row,) = minigrad.grad(gi, p, retain_graph=True, allow_unused=True)
             rows.append(np.zeros(2) if row is None else np.asarray(row.data, dtype=np.float64))
         return np.array(rows)
 

@@ -25,9 +25,13 @@ def _as_list(parameters: Parameters) -> list:
 
 
 def _vector_norm(array, norm_type: float):
-    """‖a‖_p of the flattened array (p = inf: the largest |entry|)."""
+    """‖a‖_p of the flattened array (p = inf: the largest |entry|); a float16 array is
+    summed in float32, as PyTorch does, so its norm overflows only if the norm itself does."""
     xp = get_array_module(array)
-    return xp.linalg.norm(array.reshape(-1), ord=norm_type)
+    flat = array.reshape(-1)
+    if flat.dtype == np.float16:
+        flat = flat.astype(np.float32)
+    return xp.linalg.norm(flat, ord=norm_type)
 
 
 def clip_grad_norm_(parameters: Parameters, max_norm: float, norm_type: float = 2.0,

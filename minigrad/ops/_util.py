@@ -1,4 +1,4 @@
-"""Small helpers shared by the ops: turning operands into Tensors and checking axes."""
+"""Small helpers shared by the ops: operands as Tensors, PyTorch's type promotion, axes."""
 from __future__ import annotations
 
 import numpy as np
@@ -47,23 +47,128 @@ def _scalar_array(value, like):
     return xp.asarray(value, dtype=dtype)
 
 
-def binary_operands(a, b):
-    """Both operands of a binary op as Tensors with PyTorch-like dtype rules.
+# ------------------------------------------------------------------ type promotion
+def _category(dtype) -> int:
+    """bool < integer < floating: 0, 1, 2."""
+    return 0 if dtype.kind == "b" else 2 if dtype.kind == "f" else 1
 
-    Scalars follow the tensor's dtype; a 0-d float tensor follows the dtype of a
-    dimensioned float tensor (as in PyTorch); otherwise NumPy's promotion applies.
+
+def promote_types(a, b) -> np.dtype:
+    """The common dtype of two dtypes, by PyTorch's table (``torch.promote_types``).
+
+    NumPy's table, except that a floating dtype always wins over an integer or bool one:
+    int64 with float32 gives float32 and int32 with float16 gives float16 (NumPy would
+    give float64 and float32, to hold every integer exactly).
     """
-    if not isinstance(a, Tensor):
-        a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
-    if not isinstance(b, Tensor):
-        b = as_tensor(b, like=a)
-    if a.dtype != b.dtype and a.dtype.kind == "f" and b.dtype.kind == "f":
+    a, b = np.dtype(a), np.dtype(b)
+    if a == b:
+        return a
+    ca, cb = _category(a), _category(b)
+    if ca == 2 and cb < 2:
+        return a
+    if cb == 2 and ca < 2:
+        return b
+    return np.promote_types(a, b)
+
+
+def _is_scalar(x) -> bool:
+    """Python and NumPy scalars and 0-d arrays: "weak" operands that only a higher
+    category lets change the result's dtype."""
+    return isinstance(x, _SCALARS) or (backend.is_array(x) and x.ndim == 0)
+
+
+def _scalar_dtype(x) -> np.dtype:
+    """A scalar's dtype as PyTorch sees it: a float takes the default float dtype, an
+    integer int64, a bool bool."""
+    kind = x.dtype.kind if hasattr(x, "dtype") else (
+        "b" if isinstance(x, bool) else "i" if isinstance(x, int) else "f")
+    if kind == "b":
+        return np.dtype(bool)
+    if kind in "iu":
+        return np.dtype(np.int64)
+    return config.default_dtype
+
+
+def _combine(higher, lower):
+    """PyTorch's rule between priority tiers: a lower tier matters only when its
+    category (bool < integer < float) is above the higher tier's."""
+    if higher is None:
+        return lower
+    if lower is not None and _category(lower) > _category(higher):
+        return promote_types(higher, lower)
+    return higher
+
+
+def result_type(*operands) -> np.dtype:
+    """The dtype of an element-wise op on ``operands``, by PyTorch's promotion rules.
+
+    Operands fall into three tiers: tensors (and arrays) with dimensions, 0-d tensors,
+    and scalars (Python or NumPy numbers and 0-d arrays). Within a tier dtypes promote
+    with :func:`promote_types`; a lower tier changes the result only if its category
+    (bool < integer < float) is higher. So ``float16_tensor * 2.5`` stays float16,
+    ``int_tensor * 2.5`` is the default float dtype (float32), ``int64 * float32`` is
+    float32 and ``float32_vector * float64_0d_tensor`` is float32.
+
+    Examples
+    --------
+    >>> import numpy as np, minigrad
+    >>> result_type(minigrad.tensor([1, 2]), 2.5)
+    dtype('float32')
+    >>> result_type(minigrad.tensor(np.ones(2, np.uint8)), minigrad.tensor(np.ones(2, np.int8)))
+    dtype('int16')
+    """
+    tiers = [None, None, None]  # dimensioned, 0-d, scalar
+    for x in operands:
+        if isinstance(x, Tensor) or (backend.is_array(x) and x.ndim > 0):
+            tier, dtype = (0 if x.ndim else 1), x.dtype
+        elif _is_scalar(x):
+            tier, dtype = 2, _scalar_dtype(x)
+        else:
+            tier, dtype = 0, as_tensor(x).dtype
+        tiers[tier] = dtype if tiers[tier] is None else promote_types(tiers[tier], dtype)
+    return _combine(tiers[0], _combine(tiers[1], tiers[2]))
+
+
+def _to_dtype(x, dtype, like: Tensor | None) -> Tensor:
+    """An operand as a Tensor of ``dtype`` (a differentiable cast for a Tensor)."""
+    if isinstance(x, Tensor):
+        if x.dtype == dtype:
+            return x
         from .shape import Cast
 
-        if a.ndim == 0 and b.ndim > 0:
-            a = Cast(b.dtype)(a)
-        elif b.ndim == 0 and a.ndim > 0:
-            b = Cast(a.dtype)(b)
+        return Cast(dtype)(x)
+    if _is_scalar(x):
+        array = x if backend.is_array(x) else np.asarray(x)
+        # astype, not asarray(x, dtype): an integer too large for int8 wraps, as in PyTorch
+        array = array.astype(dtype, copy=False)
+        if like is not None:
+            array = backend.to_device(array, like.device)
+        return Tensor._make(array)
+    return _to_dtype(as_tensor(x, like=like), dtype, like)
+
+
+def binary_operands(a, b):
+    """Both operands of a binary op as Tensors whose result has the dtype PyTorch's rules
+    give (:func:`result_type`): scalars never widen a tensor of their category, a 0-d
+    tensor never widens a dimensioned one of its category, and a float beats any integer.
+
+    Scalars become 0-d tensors of that dtype. Tensors are cast only where NumPy's own
+    promotion of the two would give another dtype (int64 with float32, say); otherwise
+    the op gets the tensors themselves, so that it saves them, not copies, for backward.
+    """
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor) and a.dtype == b.dtype:
+            return a, b
+        if type(b) in (int, float) and a.dtype.kind == "f":  # the common case, kept fast
+            return a, Tensor._make(a.xp.asarray(b, dtype=a.dtype))
+    elif type(a) in (int, float) and isinstance(b, Tensor) and b.dtype.kind == "f":
+        return Tensor._make(b.xp.asarray(a, dtype=b.dtype)), b
+    dtype = result_type(a, b)
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    a = a if isinstance(a, Tensor) else _to_dtype(a, dtype, like)
+    b = b if isinstance(b, Tensor) else _to_dtype(b, dtype, like)
+    if np.promote_types(a.dtype, b.dtype) != dtype:
+        a, b = _to_dtype(a, dtype, like), _to_dtype(b, dtype, like)
     return a, b
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from .._config import config
-from ._util import as_tensor, binary_operands
+from ._util import as_tensor, binary_operands, result_type
 from .shape import Cast, sum_to
 from .unary import log, where
 
@@ -133,5 +133,6 @@ def power(a, b) -> Tensor:
     if isinstance(b, np.generic):  # a NumPy scalar acts like a Python number: x's dtype wins
         b = b.item()
     if isinstance(b, (int, float)) and not isinstance(b, bool) and isinstance(a, Tensor):
-        return PowScalar(b)(a)
+        dtype = result_type(a, b)  # an integer tensor to a float power: the default float
+        return PowScalar(b)(a if a.dtype == dtype else Cast(dtype)(a))
     return Pow()(*binary_operands(a, b))

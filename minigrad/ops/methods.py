@@ -5,8 +5,10 @@ exactly one place: the method is the function, with the tensor as first argument
 """
 from __future__ import annotations
 
+from .. import backend
 from ..tensor import Tensor
 from . import arith, linalg, reduce, shape, unary
+from ._util import _is_scalar, _to_dtype, result_type
 
 
 def _reflected(fn):
@@ -32,6 +34,7 @@ def _install() -> None:
         "relu": unary.relu, "erf": unary.erf, "clip": unary.clip, "clamp": unary.clip,
         "sum": reduce.sum, "mean": reduce.mean, "max": reduce.max, "min": reduce.min,
         "var": reduce.var, "std": reduce.std, "logsumexp": reduce.logsumexp,
+        "argmax": reduce.argmax, "argmin": reduce.argmin,
         "reshape": shape.reshape, "view": shape.reshape, "transpose": shape.transpose,
         "permute": shape.permute, "swapaxes": shape.swapaxes, "squeeze": shape.squeeze,
         "unsqueeze": shape.unsqueeze, "flatten": shape.flatten, "expand": shape.expand,
@@ -43,14 +46,23 @@ def _install() -> None:
 
 
 def _comparison(op_name):
-    """Comparisons give boolean tensors outside the graph (no gradient)."""
+    """Comparisons are element-wise and give bool tensors outside the graph (no gradient).
+
+    Both sides are first brought to one dtype by the promotion rules of arithmetic
+    (``result_type``), as PyTorch does. An operand that is not a Tensor, an array or a
+    number (None, a string, a list) gives ``NotImplemented``, so ``t == None`` is False
+    and ``t != None`` True, like PyTorch.
+    """
     def compare(self, other):
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._make(getattr(self.data, op_name)(other))
+        if not (isinstance(other, Tensor) or backend.is_array(other) or _is_scalar(other)):
+            return NotImplemented
+        dtype = result_type(self, other)
+        other = _to_dtype(other, dtype, self)._data
+        return Tensor._make(getattr(self._data.astype(dtype, copy=False), op_name)(other))
     compare.__name__ = op_name
     return compare
 
 
 _install()
-for _name in ("__lt__", "__le__", "__gt__", "__ge__"):
+for _name in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
     setattr(Tensor, _name, _comparison(_name))

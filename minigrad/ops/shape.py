@@ -11,7 +11,7 @@ import numpy as np
 from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor
-from ._util import as_tensor, normalize_axis
+from ._util import as_tensor, normalize_axis, result_type
 
 
 class Cast(Function):
@@ -304,7 +304,7 @@ def stack(tensors, axis: int = 0, dim=None) -> Tensor:
 
 
 def _common_dtype(tensors):
-    dtype = np.result_type(*[t.dtype for t in tensors])
+    dtype = result_type(*tensors)  # PyTorch's promotion: int64 with float32 is float32
     return [t if t.dtype == dtype else Cast(dtype)(t) for t in tensors]
 
 
