@@ -9,7 +9,7 @@ Adding a figure is one function and one registry line (:func:`register`); see
 :mod:`minigrad.gallery.registry`. Figures are built without pyplot, saved, and freed.
 """
 from .registry import REGISTRY, Entry, register, unregister
-from . import figures, landscapes, modern  # noqa: F401  (importing registers the figures)
+from . import experiments, figures, landscapes, modern, techniques  # noqa: F401  (importing registers the figures)
 
 
 def __getattr__(name):

@@ -16,6 +16,8 @@ from .memory import measure_state_ratios, memory_bars, modern_configs
 from .animation import animate_trajectories
 from .lr_finder import lr_finder_curve
 from .heatmap import sweep_heatmap
+from .experiments import batch_size_figure, run_panels
+from .techniques import layer_lr_bars, magnitude_histograms
 
 __all__ = [
     "OKABE_ITO", "PALETTE", "new_figure", "style",
@@ -24,5 +26,5 @@ __all__ = [
     "loss_curves", "schedule_curves", "ewa", "ewa_figure", "temperatures", "grad_norms",
     "weight_norms", "effective_lr", "effective_learning_rates",
     "memory_bars", "measure_state_ratios", "modern_configs", "animate_trajectories", "lr_finder_curve",
-    "sweep_heatmap",
+    "sweep_heatmap", "run_panels", "batch_size_figure", "layer_lr_bars", "magnitude_histograms",
 ]
