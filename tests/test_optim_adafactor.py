@@ -62,14 +62,7 @@ def run_stored_case(case, problem):
     opt = Adafactor([{"params": [params[i] for i in indices], "lr": lr}
                      for indices, lr in zip(_groups(problem), case["lrs"])], **kwargs)
     assert type(opt) is Adafactor
-    rows = []
-    for step in range(1, META["steps"] + 1):
-        opt.zero_grad()
-        _loss(problem, params).backward()
-        opt.step()
-        if step in META["recorded_steps"]:
-            rows.append(np.concatenate([p.data.ravel() for p in params]))
-    return np.array(rows)
+    return problems.record_trajectory(opt, params, lambda: _loss(problem, params), META["steps"], META["recorded_steps"])
 
 
 @pytest.mark.parametrize("problem", META["problems"])

@@ -51,14 +51,7 @@ def run_stored_case(case: dict, problem: str) -> np.ndarray:
     params = [minigrad.tensor(a, dtype=np.float64, requires_grad=True)
               for a in problems.start(problem)]
     opt = build(case, problem, params)
-    rows = []
-    for step in range(1, META["steps"] + 1):
-        opt.zero_grad()
-        problems.loss(problem, params, minigrad).backward()
-        opt.step()
-        if step in META["recorded_steps"]:
-            rows.append(np.concatenate([p.data.ravel() for p in params]))
-    return np.array(rows)
+    return problems.record_trajectory(opt, params, lambda: problems.loss(problem, params, minigrad), META["steps"], META["recorded_steps"])
 
 
 @pytest.mark.parametrize("problem", META["problems"])

@@ -38,14 +38,7 @@ def run_stored_case(case: dict, problem: str) -> np.ndarray:
               for indices, lr in zip(problems.groups(problem), case["lrs"][problem])]
     opt = Lion(groups, betas=tuple(case["kwargs"]["betas"]),
                weight_decay=case["kwargs"]["weight_decay"])
-    rows = []
-    for step in range(1, META["steps"] + 1):
-        opt.zero_grad()
-        problems.loss(problem, params, minigrad).backward()
-        opt.step()
-        if step in META["recorded_steps"]:
-            rows.append(np.concatenate([p.data.ravel() for p in params]))
-    return np.array(rows)
+    return problems.record_trajectory(opt, params, lambda: problems.loss(problem, params, minigrad), META["steps"], META["recorded_steps"])
 
 
 @pytest.mark.parametrize("problem", META["problems"])

@@ -15,34 +15,8 @@ from optim.lookahead import Lookahead, lookahead_update
 from optim.sam import SAM
 from schedules import CosineAnnealingLR, StepLR
 
-# f(w) = ½·wᵀAw − bᵀw + 0.1·Σ wᵢ⁴ over three coordinates held as two tensors.
-A = [[3.0, 0.5, 0.2], [0.5, 2.0, -0.3], [0.2, -0.3, 1.0]]
-B = [1.0, -0.5, 0.25]
-START = [0.8, -1.2, 1.5]
-
-
-def _grad(w: list) -> list:
-    return [sum(A[i][j] * w[j] for j in range(3)) - B[i] + 0.4 * w[i] ** 3 for i in range(3)]
-
-
-def _problem(dtype=np.float64):
-    w1 = minigrad.tensor(np.array(START[:2], dtype=dtype), requires_grad=True)
-    w2 = minigrad.tensor(np.array(START[2:], dtype=dtype), requires_grad=True)
-    a, b = minigrad.tensor(np.array(A, dtype=dtype)), minigrad.tensor(np.array(B, dtype=dtype))
-
-    def loss():
-        w = minigrad.concatenate([w1, w2])
-        return 0.5 * (w * (a @ w)).sum() - (b * w).sum() + 0.1 * (w ** 4).sum()
-    return [w1, w2], loss
-
-
-def _closure(opt, loss):
-    def closure():
-        opt.zero_grad()
-        value = loss()
-        value.backward()
-        return value
-    return closure
+from quartic import A, B, START  # the shared test problem
+from quartic import closure_for as _closure, gradient as _grad, problem as _problem
 
 
 def _train(opt, loss, steps):

@@ -17,6 +17,7 @@ from typing import Callable, Optional
 import numpy as np
 import pytest
 
+from quartic import closure_for
 import minigrad
 import optim
 from minigrad import nn
@@ -150,12 +151,7 @@ def _quadratic(spec: Spec, dtype=np.float64):
 def test_reduces_a_convex_quadratic_a_hundredfold(spec):
     x, loss = _quadratic(spec)
     opt = spec.build([x], **spec.quadratic)
-
-    def closure():
-        opt.zero_grad()
-        value = loss()
-        value.backward()
-        return value
+    closure = closure_for(opt, loss)
 
     start = float(loss().data)
     for t in range(200):
@@ -268,12 +264,7 @@ def test_resume_through_state_dict_is_bit_exact(spec, how, digits):
 def test_float32_parameters_keep_float32_state_and_grad_is_not_written(spec):
     x, loss = _quadratic(spec, dtype=np.float32)
     opt = spec.build([x], **spec.quadratic)
-
-    def closure():
-        opt.zero_grad()
-        value = loss()
-        value.backward()
-        return value
+    closure = closure_for(opt, loss)
 
     for t in range(3):
         if spec.before_step is not None:

@@ -240,13 +240,7 @@ def autocast_lower(*tensors):
     Returns the tensor (one argument) or a tuple (several); ``None`` passes through, and
     outside autocast everything is returned unchanged.
     """
-    active = _state.active
-    if not active:
-        return _one_or_tuple(tensors)
-    return _one_or_tuple(tuple(
-        x if x is None or not _eligible(x) or x.device not in active
-        else _cast(x, active[x.device], cacheable=True)
-        for x in tensors))
+    return _cast_eligible(tensors, lambda active, x: active[x.device], cacheable=True)
 
 
 def autocast_float32(*tensors):
@@ -255,10 +249,15 @@ def autocast_float32(*tensors):
     Returns the tensor (one argument) or a tuple (several); ``None`` passes through, and
     outside autocast everything is returned unchanged.
     """
+    return _cast_eligible(tensors, lambda active, x: _FLOAT32, cacheable=False)
+
+
+def _cast_eligible(tensors: tuple, dtype_for, cacheable: bool):
+    """Cast each eligible tensor on an autocast device to ``dtype_for(active, x)``."""
     active = _state.active
     if not active:
         return _one_or_tuple(tensors)
     return _one_or_tuple(tuple(
         x if x is None or not _eligible(x) or x.device not in active
-        else _cast(x, _FLOAT32, cacheable=False)
+        else _cast(x, dtype_for(active, x), cacheable=cacheable)
         for x in tensors))

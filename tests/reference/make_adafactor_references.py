@@ -83,14 +83,7 @@ def run_case(case: dict, problem: str, data: dict) -> np.ndarray:
     if "eps" in kwargs:
         kwargs["eps"] = tuple(kwargs["eps"])
     optimizer = torch.optim.Adafactor(param_groups, foreach=False, **kwargs)
-    rows = []
-    for step in range(1, STEPS + 1):
-        optimizer.zero_grad()
-        loss(problem, params, data).backward()
-        optimizer.step()
-        if step in RECORDED_STEPS:
-            rows.append(np.concatenate([p.detach().numpy().ravel() for p in params]))
-    return np.array(rows)
+    return problems.record_trajectory(optimizer, params, lambda: loss(problem, params, data), STEPS, RECORDED_STEPS)
 
 
 def main() -> None:

@@ -86,14 +86,7 @@ def run_case(case: dict, problem: str) -> np.ndarray:
     groups = [{"params": [params[i] for i in indices], "lr": lr}
               for indices, lr in zip(problems.groups(problem), case["lrs"][problem])]
     optimizer = to_pytorch_optimizer(case, groups)
-    rows = []
-    for step in range(1, STEPS + 1):
-        optimizer.zero_grad()
-        problems.loss(problem, params, torch).backward()
-        optimizer.step()
-        if step in RECORDED_STEPS:
-            rows.append(np.concatenate([p.detach().numpy().ravel() for p in params]))
-    return np.array(rows)
+    return problems.record_trajectory(optimizer, params, lambda: problems.loss(problem, params, torch), STEPS, RECORDED_STEPS)
 
 
 def main() -> None:

@@ -50,14 +50,7 @@ def run_case(case: dict, problem: str) -> np.ndarray:
         groups, betas=tuple(case["kwargs"]["betas"]),
         weight_decay=case["kwargs"]["weight_decay"], weight_decouple=True,
         fixed_decay=False, foreach=False)
-    rows = []
-    for step in range(1, STEPS + 1):
-        optimizer.zero_grad()
-        problems.loss(problem, params, torch).backward()
-        optimizer.step()
-        if step in RECORDED_STEPS:
-            rows.append(np.concatenate([p.detach().numpy().ravel() for p in params]))
-    return np.array(rows)
+    return problems.record_trajectory(optimizer, params, lambda: problems.loss(problem, params, torch), STEPS, RECORDED_STEPS)
 
 
 def main() -> None:

@@ -77,3 +77,25 @@ def _constant(array, lib):
     if lib.__name__ == "torch":
         return lib.tensor(array, dtype=lib.float64)
     return lib.tensor(array, dtype=np.float64)
+
+
+def record_trajectory(optimizer, params, loss_fn, steps: int, recorded_steps) -> np.ndarray:
+    """Step ``optimizer`` on ``loss_fn()`` and keep all parameters at the recorded steps.
+
+    Works with minigrad and torch alike: one row per recorded step, the parameters
+    flattened and concatenated in order.
+    """
+    rows = []
+    for step in range(1, steps + 1):
+        optimizer.zero_grad()
+        loss_fn().backward()
+        optimizer.step()
+        if step in recorded_steps:
+            rows.append(np.concatenate([_values(p).ravel() for p in params]))
+    return np.array(rows)
+
+
+def _values(param) -> np.ndarray:
+    if hasattr(param, "detach"):  # torch
+        return param.detach().numpy()
+    return np.asarray(param.data)
