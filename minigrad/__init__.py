@@ -14,10 +14,14 @@ from .random import manual_seed
 from .tensor import Parameter, Tensor, tensor
 from .ops import *  # noqa: F401,F403  (exp, log, sum, matmul, where, concatenate, ...)
 from .ops import __all__ as _ops_all
+from .ops.norms import norm
+from .ops.pointwise import (addcdiv, addcmul, isfinite, isinf, isnan, lerp, reciprocal, rsqrt,
+                            sign, square)
+from .devices import device
 from .creation import (arange, eye, full, linspace, ones, ones_like, rand, randn, zeros,
                        zeros_like)
 from .gradcheck import gradcheck, GradcheckError
-from . import amp, data, landscapes, monitor, nn, train  # noqa: E402  (so `minigrad.nn.Linear` just works)
+from . import amp, cuda, data, landscapes, monitor, nn, train  # noqa: E402  (so `minigrad.nn.Linear` just works)
 
 float16 = __import__("numpy").float16
 float32 = __import__("numpy").float32
@@ -32,4 +36,6 @@ __all__ = [
     "gradcheck", "is_grad_enabled", "linspace", "manual_seed", "no_grad", "ones",
     "ones_like", "rand", "randn", "set_default_dtype", "tensor", "zeros", "zeros_like",
     "float16", "float32", "float64", "int64",
+    "addcdiv", "addcmul", "cuda", "device", "isfinite", "isinf", "isnan", "lerp", "norm",
+    "reciprocal", "rsqrt", "sign", "square",
 ] + list(_ops_all)

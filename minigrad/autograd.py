@@ -14,6 +14,10 @@ node receives from all the paths that use it before passing them on.
 After a backward pass each node it ran drops what it saved (its inputs and any arrays),
 so a graph no longer needed is freed even while its output is kept; ``retain_graph=True``
 keeps it for a second pass.
+
+A leaf's first gradient is handed to ``.grad`` without a copy when the pass can tell that
+nothing else holds its memory (see :class:`_NewGradients`); otherwise ``.grad`` gets a
+copy, so a later in-place ``+=`` or ``fill(0)`` never changes another tensor.
 """
 from __future__ import annotations
 
@@ -28,6 +32,10 @@ from .backend import get_array_module
 
 _SCALAR_TYPES = (np.generic, float, int, bool)
 _tensor_class = None  # set by minigrad.tensor once the Tensor class exists (import cycle)
+
+# The record of the backward pass now running (None outside one): ops report the new
+# arrays they make to it, so that it can tell which gradients nothing else holds.
+_new_gradients: Optional["_NewGradients"] = None
 
 _FREED = ("Trying to backward through the graph a second time (or to use what a node saved "
           "after it was freed): backward() and minigrad.grad() free the graph they pass "
@@ -67,6 +75,10 @@ class Function:
     A result that is a view of an input (NumPy returned the input's memory: basic
     slicing, reshape, transpose, …) shares that input's version counter, so an in-place
     change through either one is seen by graphs that saved the other.
+
+    ``backward`` returns new Tensors (results of ops) or passes on ones it was given; it
+    does not keep them. That is what lets a backward pass hand a gradient's memory to
+    ``.grad`` without copying it (see :class:`_NewGradients`).
     """
 
     inputs: tuple
@@ -82,11 +94,13 @@ class Function:
         base = _aliased_input(out_data, inputs)
         if base is not None:
             out._share_storage_of(base)
+        elif _new_gradients is not None and not config.grad_enabled:
+            _new_gradients.made(out)  # new memory, made during a backward pass
         if config.grad_enabled and _any_requires_grad(inputs):
             out.requires_grad = True
             out.grad_fn = self
             self.inputs = inputs
-            self._versions = tuple(x._version for x in inputs)
+            self._versions = tuple([x._vc.value for x in inputs])
             self._output_ref = weakref.ref(out)
         return out
 
@@ -111,7 +125,7 @@ class Function:
 
     def _check_versions(self) -> None:
         for position, (x, seen) in enumerate(zip(self.inputs, self._versions)):
-            if x._version != seen:
+            if x._vc.value != seen:
                 raise RuntimeError(
                     f"one of the tensors needed for gradient computation has been modified "
                     f"by an in-place operation: input {position} of {type(self).__name__} "
@@ -178,6 +192,72 @@ def _nodes_leading_to(order: list, target_ids: set) -> set:
     return needed
 
 
+def _memory_owner(t):
+    """The tensor whose memory ``t`` uses: ``t`` itself, or the tensor it is a view of."""
+    return t if t._base is None else t._base
+
+
+class _NewGradients:
+    """Which leaf gradients of one backward pass may become ``.grad`` without a copy.
+
+    Giving a leaf the gradient's own array saves a copy of every parameter's gradient
+    per step, but it is only safe when nothing else will ever see that memory. A leaf's
+    gradient qualifies when all of these hold:
+
+    * an op run during this pass (with gradients off) made its memory: the gradient
+      is that op's result, or a view of it. A tensor that existed before the pass (a
+      seed passed to ``backward``, a forward tensor, an array an op saved) never
+      qualifies, nor does a result that is a view of an op's input;
+    * no other leaf's gradient uses that memory (``a + b`` gives both leaves the same
+      tensor; ``x + x`` gives x the sum of two, a new array again);
+    * no backward rule returned it exactly as it received it: a rule that passes a
+      gradient on unchanged (an identity op that records the gradients it sees, say)
+      may have kept a reference to it;
+    * its array is that memory itself, or a view of an array that owns its memory,
+      and it is C-contiguous and writable (``Tensor._store_grad`` checks these two).
+
+    A ``retain_grad()`` tensor gets its own copy, and ``create_graph=True`` or
+    ``minigrad.grad`` never hand anything over. Ops report what they make through
+    :meth:`made`, the backward loop what rules pass on through :meth:`passed_on`
+    (anything else that shows user code a gradient during the pass must report it
+    there too). The records are weak, so no gradient lives longer than before.
+    """
+
+    def __init__(self) -> None:
+        self._made: dict = {}  # id(tensor) -> weak reference to it
+        self._passed_on: set = set()  # ids of memory owners a rule returned unchanged
+
+    def made(self, t) -> None:
+        self._made[id(t)] = weakref.ref(t)
+
+    def passed_on(self, grad_output, input_grads: tuple) -> None:
+        """Note a gradient that a backward rule returned as it received it."""
+        for gx in input_grads:
+            if gx is grad_output:
+                self._passed_on.add(id(_memory_owner(gx)))
+
+    def _made_here(self, t) -> bool:
+        ref = self._made.get(id(t))
+        return ref is not None and ref() is t  # the same object, not a reused id
+
+    def owned(self, leaf_grads: dict) -> set:
+        """Keys of ``leaf_grads`` whose gradient's memory nothing else holds."""
+        owners: dict = {}  # id(memory owner) -> how many leaf gradients use it
+        for g in leaf_grads.values():
+            key = id(_memory_owner(g))
+            owners[key] = owners.get(key, 0) + 1
+        result = set()
+        for key, g in leaf_grads.items():
+            owner = _memory_owner(g)
+            if (owners[id(owner)] != 1 or id(owner) in self._passed_on
+                    or not self._made_here(owner)):
+                continue
+            memory, array = owner._data, g._data
+            if memory.base is None and (array is memory or array.base is memory):
+                result.add(key)
+        return result
+
+
 def run_backward(roots, root_grads, create_graph: bool = False, targets=None,
                  retain_graph: Optional[bool] = None):
     """Propagate ``root_grads`` from ``roots`` to the leaves.
@@ -191,6 +271,7 @@ def run_backward(roots, root_grads, create_graph: bool = False, targets=None,
     ``retain_graph`` is true; it defaults to ``create_graph`` (or to True inside
     ``using_config("retain_graph", True)``).
     """
+    global _new_gradients
     if retain_graph is None:
         retain_graph = create_graph or config.retain_graph
     node_grads: dict = {}  # id(Function) -> gradient of its output
@@ -211,44 +292,52 @@ def run_backward(roots, root_grads, create_graph: bool = False, targets=None,
     if target_ids is None and any(fn._released for fn in order):
         raise RuntimeError(_FREED)
     needed = None if target_ids is None else _nodes_leading_to(order, target_ids)
+    new = _NewGradients() if target_ids is None and not create_graph else None
     ran = []
-    with using_config("grad_enabled", create_graph):
-        for fn in order:
-            grad_output = node_grads.pop(id(fn), None)
-            if grad_output is None:
-                continue
-            out = fn.output
-            if out is not None:
-                if target_ids is not None and id(out) in target_ids:
-                    found[id(out)] = grad_output
-                elif target_ids is None and out._retains_grad:
-                    out._store_grad(grad_output)
-            if needed is not None and id(fn) not in needed:
-                continue  # nothing to find above this node: leave it (and its graph) alone
-            if fn._released:
-                raise RuntimeError(_FREED)
-            fn._check_versions()
-            input_grads = fn.backward(grad_output)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            for x, gx in zip(fn.inputs, input_grads):
-                if gx is None or not x.requires_grad:
+    outer_pass, _new_gradients = _new_gradients, new
+    try:
+        with using_config("grad_enabled", create_graph):
+            for fn in order:
+                grad_output = node_grads.pop(id(fn), None)
+                if grad_output is None:
                     continue
-                if gx.dtype != x.dtype:  # mixed dtypes: a gradient keeps its input's dtype
-                    gx = gx.astype(x.dtype)
-                if x.grad_fn is None:
-                    _accumulate(leaf_grads, id(x), gx)
-                    leaves[id(x)] = x
-                else:
-                    _accumulate(node_grads, id(x.grad_fn), gx)
-            ran.append(fn)
+                out = fn._output_ref()
+                if out is not None:
+                    if target_ids is not None and id(out) in target_ids:
+                        found[id(out)] = grad_output
+                    elif target_ids is None and out._retains_grad:
+                        out._store_grad(grad_output)
+                if needed is not None and id(fn) not in needed:
+                    continue  # nothing to find above this node: leave it (and its graph) alone
+                if fn._released:
+                    raise RuntimeError(_FREED)
+                fn._check_versions()
+                input_grads = fn.backward(grad_output)
+                if not isinstance(input_grads, tuple):
+                    input_grads = (input_grads,)
+                if new is not None:
+                    new.passed_on(grad_output, input_grads)
+                for x, gx in zip(fn.inputs, input_grads):
+                    if gx is None or not x.requires_grad:
+                        continue
+                    if gx._data.dtype != x._data.dtype:  # a gradient keeps its input's dtype
+                        gx = gx.astype(x.dtype)
+                    if x.grad_fn is None:
+                        _accumulate(leaf_grads, id(x), gx)
+                        leaves[id(x)] = x
+                    else:
+                        _accumulate(node_grads, id(x.grad_fn), gx)
+                ran.append(fn)
+            owned = new.owned(leaf_grads) if new is not None else ()
+    finally:
+        _new_gradients = outer_pass
     if not retain_graph:  # at the end: a node's backward may read outputs that others hold
         for fn in ran:
             fn._release()
 
     if target_ids is None:
         for key, g in leaf_grads.items():
-            leaves[key]._store_grad(g)
+            leaves[key]._store_grad(g, owned=key in owned)
         return None
     for key, g in leaf_grads.items():
         if key in target_ids:

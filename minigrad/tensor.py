@@ -61,8 +61,28 @@ class Tensor:
 
     __slots__ = ("_data", "_grad", "requires_grad", "grad_fn", "_vc", "_base", "_retains_grad",
                  "__weakref__")
-    __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected op
     __array_priority__ = 1000
+
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        """NumPy meets a Tensor: ``array (op) tensor`` and ``array (op)= tensor``.
+
+        With ``out=`` (``array -= 0.1 * t``: NumPy writing into a plain array) the ufunc
+        runs on the Tensors' ``.data`` and fills ``out``: a plain array, untracked. Else
+        an arithmetic or comparison operator runs the Tensor's own operator, so
+        ``array + t`` is a tracked Tensor as ``t + array`` is; other ufuncs (``np.exp(t)``)
+        are refused: use ``minigrad.exp(t)`` or ``t.data``.
+        """
+        if out is not None:
+            if method != "__call__" or any(isinstance(o, Tensor) for o in out):
+                return NotImplemented
+            return ufunc(*(_raw(x) for x in inputs), out=out, **kwargs)
+        names = _UFUNC_OPERATORS.get(ufunc)
+        if method != "__call__" or names is None or len(inputs) != 2 or kwargs:
+            return NotImplemented
+        left, right = inputs
+        if isinstance(left, Tensor):
+            return getattr(left, names[0])(right)
+        return getattr(right, names[1])(left)
 
     def __init__(self, data, requires_grad: bool = False):
         data = _to_array(data, None)
@@ -227,16 +247,27 @@ class Tensor:
         seed = _as_root_grad(self, grad_output)
         run_backward([self], [seed], create_graph=create_graph, retain_graph=retain_graph)
 
-    def _store_grad(self, g: "Tensor") -> None:
-        """Accumulate gradient ``g`` into ``self.grad`` as an owned, writable array."""
+    def _store_grad(self, g: "Tensor", owned: bool = False) -> None:
+        """Accumulate gradient ``g`` into ``self.grad`` as an owned, writable array.
+
+        The first gradient is copied, unless ``owned`` says that nothing else holds its
+        memory (the backward pass decides, see ``autograd._NewGradients``): then the
+        array itself becomes ``.grad`` when it already has the dtype and a C-contiguous,
+        writable layout. Later gradients are added in place.
+        """
         g = g._data
         if g.shape != self.shape:  # a 0-d gradient of a one-element tensor, say
             g = g.reshape(self.shape)
-        if self.grad is None:
-            # astype, not xp.array: an ndarray subclass (a row-sparse gradient) stays one
-            self.grad = g.astype(self.dtype, order="C", copy=True)
+        if self._grad is None:
+            flags = g.flags  # (CuPy arrays have no writeable flag: they always are)
+            if (owned and g.dtype == self.dtype and flags.c_contiguous
+                    and getattr(flags, "writeable", True)):
+                self._grad = g  # shape, dtype and device already match: no check needed
+            else:
+                # astype, not xp.array: an ndarray subclass (a row-sparse gradient) stays one
+                self.grad = g.astype(self.dtype, order="C", copy=True)
         else:
-            self.grad += g.astype(self.dtype, copy=False)
+            self._grad += g.astype(self.dtype, copy=False)
 
     def detach(self) -> "Tensor":
         """A new leaf sharing ``data`` (and its version counter) with this tensor, outside
@@ -270,15 +301,31 @@ class Tensor:
 
         return Cast(np.dtype(dtype))(self)
 
-    def to(self, device_or_dtype) -> "Tensor":
-        """Move to ``"cpu"``/``"cuda"`` (a new leaf), or cast to a dtype (differentiable)."""
-        if isinstance(device_or_dtype, str) and device_or_dtype in ("cpu", "cuda", "gpu"):
-            device = "cuda" if device_or_dtype == "gpu" else device_or_dtype
-            if device == self.device:
-                return self
-            moved = backend.to_device(self._data, device)
-            return Tensor(moved, requires_grad=self.requires_grad and self.is_leaf)
-        return self.astype(device_or_dtype)
+    def to(self, *args, device=None, dtype=None, non_blocking: bool = False) -> "Tensor":
+        """Cast to a dtype (differentiable) and/or move to a device (a new leaf).
+
+        ``t.to("cuda")``, ``t.to(minigrad.device("cuda:0"))``, ``t.to(np.float64)``,
+        ``t.to("cpu", np.float32)``. A device without a GPU raises, naming the extra to
+        install. ``non_blocking`` is accepted for PyTorch code and ignored.
+        """
+        for arg in args:
+            if isinstance(arg, str) and not _names_dtype(arg):
+                device = arg
+            else:
+                dtype = arg
+        result = self if dtype is None else self.astype(dtype)
+        if device is None or backend.check_device(device) == result.device:
+            return result
+        moved = backend.to_device(result._data, backend.check_device(device))
+        return Tensor(moved, requires_grad=result.requires_grad and result.is_leaf)
+
+    def cuda(self) -> "Tensor":
+        """``to("cuda")``: a copy on the GPU (needs CuPy and a GPU)."""
+        return self.to("cuda")
+
+    def cpu(self) -> "Tensor":
+        """``to("cpu")``: a NumPy-backed copy, or self when already on the CPU."""
+        return self.to("cpu")
 
     def clone(self) -> "Tensor":
         """A differentiable copy."""
@@ -327,7 +374,41 @@ class Tensor:
         return self._inplace(0)
 
     def clamp_(self, min=None, max=None) -> "Tensor":
-        return self._inplace(self.xp.clip(self._data, min, max))
+        if min is None and max is None:
+            raise ValueError("clamp_: at least one of min and max must be given")
+        return self._inplace(self.xp.clip(self._data, _raw(min), _raw(max)))
+
+    # PyTorch's in-place forms of what optimizers compute (Adam: exp_avg.lerp_(g, 1 - b1),
+    # exp_avg_sq.mul_(b2).addcmul_(g, g, value=1 - b2), p.addcdiv_(m, denom, value=-lr))
+    def addcmul_(self, tensor1, tensor2, value: float = 1) -> "Tensor":
+        """self ← self + value·tensor1·tensor2, in place."""
+        return self._inplace(self._data + _scaled(_raw(tensor1) * _raw(tensor2), value))
+
+    def addcdiv_(self, tensor1, tensor2, value: float = 1) -> "Tensor":
+        """self ← self + value·tensor1/tensor2, in place."""
+        return self._inplace(self._data + _scaled(_raw(tensor1) / _raw(tensor2), value))
+
+    def lerp_(self, end, weight) -> "Tensor":
+        """self ← self + weight·(end − self), in place."""
+        return self._inplace(self._data + _raw(weight) * (_raw(end) - self._data))
+
+    def pow_(self, exponent) -> "Tensor":
+        return self._inplace(self._data ** _raw(exponent))
+
+    def sign_(self) -> "Tensor":
+        return self._inplace(self.xp.sign(self._data))
+
+    def sqrt_(self) -> "Tensor":
+        return self._inplace(self.xp.sqrt(self._data))
+
+    def abs_(self) -> "Tensor":
+        return self._inplace(self.xp.abs(self._data))
+
+    def neg_(self) -> "Tensor":
+        return self._inplace(-self._data)
+
+    def exp_(self) -> "Tensor":
+        return self._inplace(self.xp.exp(self._data))
 
     def __setitem__(self, index, value) -> None:
         self._check_inplace()
@@ -463,6 +544,16 @@ class Parameter(Tensor):
 
 autograd._tensor_class = Tensor  # Function.__call__ builds its outputs with it
 
+# ufunc -> (operator of a Tensor on the left, operator of a Tensor on the right)
+_UFUNC_OPERATORS = {
+    np.add: ("__add__", "__radd__"), np.subtract: ("__sub__", "__rsub__"),
+    np.multiply: ("__mul__", "__rmul__"), np.true_divide: ("__truediv__", "__rtruediv__"),
+    np.power: ("__pow__", "__rpow__"), np.matmul: ("__matmul__", "__rmatmul__"),
+    np.less: ("__lt__", "__gt__"), np.less_equal: ("__le__", "__ge__"),
+    np.greater: ("__gt__", "__lt__"), np.greater_equal: ("__ge__", "__le__"),
+    np.equal: ("__eq__", "__eq__"), np.not_equal: ("__ne__", "__ne__"),
+}
+
 _LEAF_IN_PLACE = ("leaf Variable that requires grad is being used in an in-place operation: "
                   "wrap the change in `with minigrad.no_grad():` or work on `.data`")
 
@@ -476,6 +567,15 @@ def _scaled(value, alpha):
     """alpha·value, leaving value (and so an integer dtype) alone when alpha is 1."""
     value = _raw(value)
     return value if alpha == 1 else alpha * value
+
+
+def _names_dtype(name: str) -> bool:
+    """Whether a string passed to ``Tensor.to`` is a dtype ("float64"), not a device."""
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
 
 
 def _raw_index(index):

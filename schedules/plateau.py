@@ -45,6 +45,9 @@ class ReduceLROnPlateau(LRScheduler):
         Lower bound on the rate, for all groups or one per group.
     eps : float, default 1e-8
         Reductions smaller than this are skipped.
+    verbose
+        Removed, as in PyTorch 2.x: passing it raises a ``TypeError`` that says how to
+        see the rate instead (``scheduler.get_last_lr()`` after ``scheduler.step``).
 
     Examples
     --------
@@ -60,7 +63,14 @@ class ReduceLROnPlateau(LRScheduler):
 
     def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr: Union[float, Sequence[float]] = 0, eps: float = 1e-8) -> None:
+                 min_lr: Union[float, Sequence[float]] = 0, eps: float = 1e-8,
+                 *, verbose=None) -> None:
+        if verbose is not None:
+            raise TypeError(
+                f"ReduceLROnPlateau got verbose={verbose!r}, an argument PyTorch 2.x removed "
+                "(it raises TypeError too). To see the learning rate, print "
+                "scheduler.get_last_lr() after scheduler.step(metric), e.g. "
+                "`print(f'epoch {epoch}: lr {scheduler.get_last_lr()}')`.")
         if isinstance(factor, (int, float)) and factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         expect_number("factor", factor, 0.0, 1.0, high_open=True)

@@ -253,7 +253,7 @@ def test_module_list_registers_its_modules():
 
 # --- state_dict ----------------------------------------------------------------------------
 
-def test_state_dict_holds_copies_of_parameters_and_buffers():
+def test_state_dict_shares_memory_with_parameters_and_buffers():
     model = AutoEncoder()
     state = model.state_dict()
     assert list(state) == [
@@ -262,8 +262,12 @@ def test_state_dict_holds_copies_of_parameters_and_buffers():
         "encoder.norm.num_batches_tracked", "decoder.0.weight", "decoder.0.bias",
         "decoder.2.weight", "decoder.2.bias"]
     assert all(isinstance(v, np.ndarray) for v in state.values())
+    assert state["encoder.fc.weight"] is model.encoder.fc.weight.data  # PyTorch's semantics
+    assert state["encoder.norm.running_mean"] is model.encoder.norm.running_mean.data
+    snapshot = copy.deepcopy(state)
     state["encoder.fc.weight"][...] = 0.0
-    assert model.encoder.fc.weight.data.any()
+    assert not model.encoder.fc.weight.data.any() and snapshot["encoder.fc.weight"].any()
+    assert model.state_dict(keep_vars=True)["encoder.fc.weight"] is model.encoder.fc.weight
 
 
 def test_state_dict_round_trip_reproduces_outputs_and_buffers():
@@ -300,7 +304,7 @@ def test_load_state_dict_strict_lists_missing_and_unexpected_keys():
 
 def test_load_state_dict_shape_mismatch_raises_and_copies_nothing():
     model = nn.Sequential(nn.Linear(2, 3))
-    before = model.state_dict()
+    before = copy.deepcopy(model.state_dict())
     bad = {"0.weight": np.zeros((2, 3)), "0.bias": np.zeros(3)}
     with pytest.raises(RuntimeError, match=r"size mismatch for 0.weight: .*\(2, 3\).*\(3, 2\)"):
         model.load_state_dict(bad, strict=False)

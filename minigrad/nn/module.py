@@ -244,18 +244,32 @@ class Module:
     # ------------------------------------------------------------ saving and loading
     def state_dict(self, destination: Optional[OrderedDict] = None, prefix: str = "",
                    keep_vars: bool = False) -> OrderedDict:
-        """An ``OrderedDict`` from dotted name to a copy of each parameter and buffer.
+        """An ``OrderedDict`` from dotted name to the array of each parameter and buffer.
 
         Parameters first, then persistent buffers, module by module (PyTorch's order).
-        With ``keep_vars=True`` the Tensors themselves are stored instead of copies.
+        The values are the ``.data`` arrays themselves, sharing memory with the model as
+        in PyTorch: the next optimizer step changes them too. For a snapshot to restore
+        later, copy: ``copy.deepcopy(model.state_dict())``. With ``keep_vars=True`` the
+        Tensors themselves are stored.
+
+        Examples
+        --------
+        >>> import copy, minigrad
+        >>> layer = minigrad.nn.Linear(2, 1)
+        >>> live, snapshot = layer.state_dict(), copy.deepcopy(layer.state_dict())
+        >>> layer.bias.data += 1.0
+        >>> bool((live["bias"] == layer.bias.data).all())
+        True
+        >>> bool((snapshot["bias"] < layer.bias.data).all())  # the values before the change
+        True
         """
         destination = OrderedDict() if destination is None else destination
         for name, param in self._parameters.items():
             if param is not None:
-                destination[prefix + name] = param if keep_vars else param.data.copy()
+                destination[prefix + name] = param if keep_vars else param.data
         for name, buffer in self._buffers.items():
             if buffer is not None and name not in self._non_persistent:
-                destination[prefix + name] = buffer if keep_vars else buffer.data.copy()
+                destination[prefix + name] = buffer if keep_vars else buffer.data
         for name, child in self._modules.items():
             if child is not None:
                 child.state_dict(destination, prefix + name + ".", keep_vars)

@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from .._config import config
-from ._util import as_tensor, binary_operands, result_type
+from ._util import _is_scalar, as_tensor, binary_operands, result_type
 from .shape import Cast, sum_to
 from .unary import log, where
 
@@ -118,10 +118,18 @@ def mul(a, b) -> Tensor:
 
 
 def div(a, b) -> Tensor:
-    a, b = binary_operands(a, b)
-    if a.dtype.kind in "iub" and b.dtype.kind in "iub":  # true division gives floats
-        a, b = Cast(config.default_dtype)(a), Cast(config.default_dtype)(b)
-    return Div()(a, b)
+    """True division: integer and bool operands are divided as the default float dtype
+    (``uint8_tensor / -2`` is -0.5 in every element that is 1, as in PyTorch), so an
+    integer scalar is never first cast to the tensor's integer dtype."""
+    if result_type(a, b).kind in "iub":
+        a, b = _as_default_float(a), _as_default_float(b)
+    return Div()(*binary_operands(a, b))
+
+
+def _as_default_float(x):
+    if isinstance(x, Tensor):
+        return Cast(config.default_dtype)(x)
+    return float(x) if _is_scalar(x) else as_tensor(x).data.astype(config.default_dtype)
 
 
 def neg(x) -> Tensor:

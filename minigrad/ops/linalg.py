@@ -29,8 +29,24 @@ class MatMul(Function):
         if a.requires_grad:
             ga = reshape(sum_to(gy2 @ swapaxes(b2, -1, -2), a2.shape), a.shape)
         if b.requires_grad:
-            gb = reshape(sum_to(swapaxes(a2, -1, -2) @ gy2, b2.shape), b.shape)
+            if _is_transposed(b2):  # b = Wᵀ, as in a Linear layer: see below
+                gb = swapaxes(swapaxes(gy2, -1, -2) @ a2, -1, -2)  # (gyᵀ a)ᵀ = aᵀ gy
+            else:
+                gb = swapaxes(a2, -1, -2) @ gy2
+            gb = reshape(sum_to(gb, b2.shape), b.shape)
         return ga, gb
+
+
+def _is_transposed(b: Tensor) -> bool:
+    """Whether matrix ``b`` is a transposed view of a row-major array (``weight.T``).
+
+    Its gradient is then computed as (gyᵀ a)ᵀ instead of aᵀ gy: the same matrix, stored
+    transposed like b itself. Transposing it back to the weight's shape gives a
+    row-major array, which becomes ``weight.grad`` as it is; aᵀ gy would need a
+    transposing copy there.
+    """
+    flags = b.data.flags
+    return b.ndim == 2 and flags.f_contiguous and not flags.c_contiguous
 
 
 def matmul_shape(a_shape: tuple, b_shape: tuple) -> tuple:

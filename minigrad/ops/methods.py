@@ -7,12 +7,29 @@ from __future__ import annotations
 
 from .. import backend
 from ..tensor import Tensor
-from . import arith, linalg, reduce, shape, unary
+from . import arith, linalg, norms, pointwise, reduce, shape, unary
 from ._util import _is_scalar, _to_dtype, result_type
 
 
 def _reflected(fn):
     return lambda self, other: fn(other, self)
+
+
+def _add(self, other, *, alpha=1) -> Tensor:
+    """self + alpha·other (PyTorch's ``add``; alpha scales the other operand)."""
+    return arith.add(self, other if alpha == 1 else arith.mul(alpha, other))
+
+
+def _sub(self, other, *, alpha=1) -> Tensor:
+    """self − alpha·other (PyTorch's ``sub``)."""
+    return arith.sub(self, other if alpha == 1 else arith.mul(alpha, other))
+
+
+def _cast_to(dtype):
+    def cast(self) -> Tensor:
+        return self.astype(dtype)
+    cast.__doc__ = f"A copy as {dtype} (differentiable), like PyTorch's method of that name."
+    return cast
 
 
 def _install() -> None:
@@ -27,7 +44,7 @@ def _install() -> None:
         "__getitem__": shape.getitem,
     }
     methods = {
-        "add": arith.add, "sub": arith.sub, "mul": arith.mul, "div": arith.div,
+        "mul": arith.mul, "div": arith.div,
         "pow": arith.power, "matmul": linalg.matmul,
         "exp": unary.exp, "log": unary.log, "sqrt": unary.sqrt, "abs": unary.abs,
         "sin": unary.sin, "cos": unary.cos, "tanh": unary.tanh, "sigmoid": unary.sigmoid,
@@ -39,6 +56,17 @@ def _install() -> None:
         "permute": shape.permute, "swapaxes": shape.swapaxes, "squeeze": shape.squeeze,
         "unsqueeze": shape.unsqueeze, "flatten": shape.flatten, "expand": shape.expand,
         "broadcast_to": shape.broadcast_to,
+        # what optimizer code written for PyTorch calls on tensors
+        "add": _add, "sub": _sub, "neg": arith.neg, "sign": pointwise.sign,
+        "square": pointwise.square, "reciprocal": pointwise.reciprocal,
+        "rsqrt": pointwise.rsqrt, "lerp": pointwise.lerp, "addcmul": pointwise.addcmul,
+        "addcdiv": pointwise.addcdiv, "maximum": unary.maximum, "minimum": unary.minimum,
+        "clamp_min": lambda self, min: unary.clip(self, min=min),  # noqa: A006
+        "clamp_max": lambda self, max: unary.clip(self, max=max),  # noqa: A006
+        "norm": norms.norm, "amax": reduce.max, "amin": reduce.min,
+        "isnan": pointwise.isnan, "isinf": pointwise.isinf, "isfinite": pointwise.isfinite,
+        "float": _cast_to("float32"), "double": _cast_to("float64"),
+        "half": _cast_to("float16"),
     }
     for name, fn in {**operators, **methods}.items():
         setattr(Tensor, name, fn)
@@ -66,3 +94,4 @@ def _comparison(op_name):
 _install()
 for _name in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
     setattr(Tensor, _name, _comparison(_name))
+    setattr(Tensor, _name.strip("_"), getattr(Tensor, _name))  # t.gt(0), t.eq(u), ...
