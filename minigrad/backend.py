@@ -45,17 +45,55 @@ def device_of(array) -> str:
     return "cuda" if get_array_module(array) is not np else "cpu"
 
 
-def to_device(array, device: str):
-    """Move an array to ``"cpu"`` (NumPy) or ``"cuda"`` (CuPy); no copy if already there."""
+def check_device(device, argument: str = "device") -> str:
+    """``"cpu"`` or ``"cuda"`` for a valid device name; a clear error otherwise.
+
+    ``"gpu"`` and ``"cuda:0"`` mean ``"cuda"`` (one GPU: the current CuPy device).
+    ``"cuda"`` without CuPy or without a GPU raises, naming the extra to install.
+
+    Examples
+    --------
+    >>> check_device("cpu")
+    'cpu'
+    >>> check_device("tpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: device must be 'cpu' or 'cuda' (also 'gpu', 'cuda:0'), got 'tpu'
+    """
+    if device in ("cuda", "gpu", "cuda:0"):
+        if not _CUPY_OK:
+            raise RuntimeError(
+                f"{argument}='cuda' needs CuPy and a GPU: install the extra "
+                "'minigrad-optim[cuda12]' (or [cuda13]) on a machine with an NVIDIA GPU"
+            )
+        return "cuda"
     if device == "cpu":
+        return "cpu"
+    raise ValueError(f"{argument} must be 'cpu' or 'cuda' (also 'gpu', 'cuda:0'), "
+                     f"got {device!r}")
+
+
+def to_device(array, device: str):
+    """Move an array to ``"cpu"`` (NumPy) or ``"cuda"`` (CuPy); no copy if already there.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.zeros(2)
+    >>> to_device(a, "cpu") is a
+    True
+    """
+    if check_device(device) == "cpu":
         if _cupy is not None and isinstance(array, _cupy.ndarray):
             return _cupy.asnumpy(array)
         return np.asarray(array)
-    if device in ("cuda", "gpu"):
-        if not _CUPY_OK:
-            raise RuntimeError(
-                "device='cuda' needs CuPy and a GPU: install the extra "
-                "'minigrad-optim[cuda12]' (or [cuda13]) on a machine with an NVIDIA GPU"
-            )
-        return _cupy.asarray(array)
-    raise ValueError(f"Invalid device: {device!r} (expected 'cpu' or 'cuda')")
+    return _cupy.asarray(array)
+
+
+def synchronize() -> None:
+    """Wait until the GPU has finished all queued work (nothing to wait for on the CPU).
+
+    CuPy launches kernels asynchronously: time a GPU step only after this returns.
+    """
+    if _CUPY_OK:
+        _cupy.cuda.get_current_stream().synchronize()

@@ -22,6 +22,7 @@ The in-place convention of every update function
   PyTorch) — is returned as its new value, and the docstring says so.
 """
 from .optimizer import Optimizer, required
+from .kernels import BACKENDS, get_default_backend, set_default_backend
 from .sgd import SGD, sgd_update
 from .adagrad import Adagrad, adagrad_update
 from .rmsprop import RMSprop, rmsprop_update
@@ -50,7 +51,7 @@ from .sam import SAM, sam_perturbation
 from .lookahead import Lookahead, lookahead_update
 from .adafactor import Adafactor, adafactor_update
 from .adafactor_shazeer import AdafactorShazeer, adafactor_shazeer_update, adafactor_step_size
-from . import swa_utils
+from . import checker, swa_utils
 from .swa_utils import (AveragedModel, get_ema_avg_fn, get_ema_multi_avg_fn, get_swa_avg_fn,
                         get_swa_multi_avg_fn, update_bn)
 from .param_groups import (discriminative_lr_groups, layerwise_lr_decay_groups,
@@ -71,6 +72,7 @@ MODERN_OPTIMIZERS = ("LAMB", "LARS", "Adafactor", "AdafactorShazeer", "Lion", "A
 
 __all__ = [
     "Optimizer", "required", "PYTORCH_OPTIMIZERS", "MODERN_OPTIMIZERS",
+    "BACKENDS", "set_default_backend", "get_default_backend",
     "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam", "Adamax",
     "Rprop", "ASGD", "LBFGS",
     "sgd_update", "adagrad_update", "rmsprop_update", "adadelta_update", "adam_update",

@@ -65,6 +65,8 @@ class Adadelta(Optimizer):
         PyTorch's implementation switches: accepted so that PyTorch code runs,
         ignored and not stored in the groups (there is one implementation here).
 
+    Notes
+    -----
     State per parameter: ``step`` (int), ``square_avg`` (running mean of g²) and
     ``acc_delta`` (running mean of Δ²).
 
@@ -88,10 +90,10 @@ class Adadelta(Optimizer):
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0, foreach: Optional[bool] = None, *,
                  capturable: bool = False, maximize: bool = False,
-                 differentiable: bool = False):
+                 differentiable: bool = False, backend: Optional[str] = None):
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                         maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         return {"step": 0,

@@ -169,6 +169,8 @@ class Adafactor(Optimizer):
         PyTorch's implementation switch: accepted so that PyTorch code runs, ignored
         and not stored in the groups (there is one implementation here).
 
+    Notes
+    -----
     State per parameter: ``step`` (int); for a parameter with two or more dimensions
     ``row_var`` (shape ``(..., n, 1)``) and ``col_var`` (shape ``(..., 1, m)``), the
     row and column averages of g² over its last two dimensions; for a vector or
@@ -210,10 +212,11 @@ class Adafactor(Optimizer):
 
     def __init__(self, params, lr: float = 1e-2, beta2_decay: float = -0.8,
                  eps: tuple = (None, 1e-3), d: float = 1.0, weight_decay: float = 0.0, *,
-                 foreach: Optional[bool] = None, maximize: bool = False):
+                 foreach: Optional[bool] = None, maximize: bool = False,
+                 backend: Optional[str] = None):
         defaults = dict(lr=lr, beta2_decay=beta2_decay, eps=eps, d=d,
                         weight_decay=weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         xp = p.xp

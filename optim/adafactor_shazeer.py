@@ -159,6 +159,8 @@ class AdafactorShazeer(Optimizer):
     maximize : bool, default False
         Maximise the objective (not in transformers; added for symmetry).
 
+    Notes
+    -----
     State per parameter: ``step`` (int); ``exp_avg_sq_row`` (shape ``(..., n)``) and
     ``exp_avg_sq_col`` (shape ``(..., m)``) for a parameter with two or more
     dimensions, ``exp_avg_sq`` (its shape) for a vector; ``exp_avg`` (its shape) when
@@ -194,12 +196,13 @@ class AdafactorShazeer(Optimizer):
                  clip_threshold: float = 1.0, decay_rate: float = -0.8,
                  beta1: Optional[float] = None, weight_decay: float = 0.0,
                  scale_parameter: bool = True, relative_step: bool = True,
-                 warmup_init: bool = False, *, maximize: bool = False):
+                 warmup_init: bool = False, *, maximize: bool = False,
+                 backend: Optional[str] = None):
         defaults = dict(lr=lr, eps=eps, clip_threshold=clip_threshold,
                         decay_rate=decay_rate, beta1=beta1, weight_decay=weight_decay,
                         scale_parameter=scale_parameter, relative_step=relative_step,
                         warmup_init=warmup_init, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _validate_group(self, group: dict) -> None:
         super()._validate_group(group)

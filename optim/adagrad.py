@@ -65,6 +65,8 @@ class Adagrad(Optimizer):
         PyTorch's implementation switches: accepted so that PyTorch code runs,
         ignored and not stored in the groups (there is one implementation here).
 
+    Notes
+    -----
     State per parameter: ``step`` (int) and ``sum`` (the accumulated squared gradients).
     Unlike PyTorch, which fills the state of every parameter in the constructor, the
     state is created on the first step that sees a gradient, like the other optimizers,
@@ -92,11 +94,12 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10,
                  foreach: Optional[bool] = None, *, maximize: bool = False,
-                 differentiable: bool = False, fused: Optional[bool] = None):
+                 differentiable: bool = False, fused: Optional[bool] = None,
+                 backend: Optional[str] = None):
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value,
                         maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         return {"step": 0,

@@ -100,6 +100,8 @@ class Adam(Optimizer):
         PyTorch's implementation switches: accepted so that PyTorch code runs,
         ignored and not stored in the groups (there is one implementation here).
 
+    Notes
+    -----
     State per parameter: ``step`` (int), ``exp_avg`` (m), ``exp_avg_sq`` (v), and
     ``max_exp_avg_sq`` (v_max) with AMSGrad.
 
@@ -125,12 +127,12 @@ class Adam(Optimizer):
                  foreach: Optional[bool] = None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False,
                  fused: Optional[bool] = None, decoupled_weight_decay: bool = False,
-                 bias_correction: bool = True):
+                 bias_correction: bool = True, backend: Optional[str] = None):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay,
                         bias_correction=bias_correction)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         xp = p.xp

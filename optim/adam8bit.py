@@ -12,6 +12,8 @@ Arguments and behaviour follow the authors' library, bitsandbytes (``Adam8bit``,
 """
 from __future__ import annotations
 
+from typing import Optional
+
 from minigrad.backend import get_array_module
 
 from .adam import adam_update
@@ -114,6 +116,8 @@ class Adam8bit(Optimizer):
     maximize : bool, default False
         Maximise the objective instead of minimising it.
 
+    Notes
+    -----
     State per parameter: ``step`` (int) and either, for tensors of at least
     ``min_8bit_size`` elements, ``exp_avg_q`` / ``exp_avg_sq_q`` (uint8 codes of m and
     v, shaped like the parameter) with ``exp_avg_absmax`` / ``exp_avg_sq_absmax``
@@ -164,11 +168,11 @@ class Adam8bit(Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
                  block_size: int = DEFAULT_BLOCK_SIZE, min_8bit_size: int = 4096,
-                 maximize: bool = False):
+                 maximize: bool = False, backend: Optional[str] = None):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, block_size=block_size,
                         min_8bit_size=min_8bit_size, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         xp = get_array_module(p.data)
@@ -219,7 +223,7 @@ class AdamW8bit(Adam8bit):
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
                  block_size: int = DEFAULT_BLOCK_SIZE, min_8bit_size: int = 4096,
-                 maximize: bool = False):
+                 maximize: bool = False, backend: Optional[str] = None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, block_size=block_size,
-                         min_8bit_size=min_8bit_size, maximize=maximize)
+                         min_8bit_size=min_8bit_size, maximize=maximize, backend=backend)

@@ -51,7 +51,7 @@ class Adamax(Optimizer):
     betas : (float, float), default (0.9, 0.999)
         Decay β₁ of the first moment and β₂ of the infinity norm.
     eps : float, default 1e-8
-        Lower bound on the infinity norm's new term, |g| + ε.
+        Lower bound on the infinity norm's new term, ``|g| + ε``.
     weight_decay : float, default 0
         L2 penalty λ added to the gradient.
     foreach : bool, optional
@@ -62,6 +62,8 @@ class Adamax(Optimizer):
         PyTorch's implementation switches: accepted so that PyTorch code runs,
         ignored and not stored in the groups (there is one implementation here).
 
+    Notes
+    -----
     State per parameter: ``step`` (int), ``exp_avg`` (first moment) and ``exp_inf``
     (infinity norm).
 
@@ -85,10 +87,11 @@ class Adamax(Optimizer):
     def __init__(self, params, lr: float = 2e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0,
                  foreach: Optional[bool] = None, *, maximize: bool = False,
-                 differentiable: bool = False, capturable: bool = False):
+                 differentiable: bool = False, capturable: bool = False,
+                 backend: Optional[str] = None):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         return {"step": 0,

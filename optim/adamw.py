@@ -60,6 +60,8 @@ class AdamW(Adam):
     foreach, capturable, differentiable, fused
         PyTorch's implementation switches: accepted, ignored, not stored.
 
+    Notes
+    -----
     State per parameter: ``step``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq``
     with AMSGrad), as in Adam.
 
@@ -78,11 +80,13 @@ class AdamW(Adam):
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
                  maximize: bool = False, foreach: Optional[bool] = None,
                  capturable: bool = False, differentiable: bool = False,
-                 fused: Optional[bool] = None, bias_correction: bool = True):
+                 fused: Optional[bool] = None, bias_correction: bool = True,
+                 backend: Optional[str] = None):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
                          maximize=maximize, capturable=capturable,
                          differentiable=differentiable, fused=fused,
-                         decoupled_weight_decay=True, bias_correction=bias_correction)
+                         decoupled_weight_decay=True, bias_correction=bias_correction,
+                         backend=backend)
 
     # The update is Adam's: Adam._update calls adam_update, and every group here has
     # decoupled_weight_decay=True, which is exactly adamw_update.

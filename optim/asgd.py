@@ -69,6 +69,8 @@ class ASGD(Optimizer):
     maximize : bool, default False
         Maximise the objective instead of minimising it.
 
+    Notes
+    -----
     State per parameter: ``step`` (int), ``eta`` (float, the next step size, starts at
     ``lr``), ``mu`` (float, the next averaging weight, starts at 1) and ``ax`` (the
     averaged parameter θ̄).
@@ -91,10 +93,10 @@ class ASGD(Optimizer):
     def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
                  t0: float = 1e6, weight_decay: float = 0, foreach: Optional[bool] = None,
                  maximize: bool = False, differentiable: bool = False,
-                 capturable: bool = False):
+                 capturable: bool = False, *, backend: Optional[str] = None):
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
                         maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         return {"step": 0, "eta": float(group["lr"]), "mu": 1.0,

@@ -101,6 +101,8 @@ class LAMB(Optimizer):
         PyTorch's implementation switches: accepted so that PyTorch code runs,
         ignored and not stored in the groups (there is one implementation here).
 
+    Notes
+    -----
     State per parameter: ``step`` (int), ``exp_avg`` (m), ``exp_avg_sq`` (v), and
     ``trust_ratio`` (a Python float: the trust ratio τ of the latest step, read it from
     ``opt.state[p]["trust_ratio"]`` to compare layers).
@@ -131,11 +133,12 @@ class LAMB(Optimizer):
                  eps: float = 1e-6, weight_decay: float = 0.0, bias_correction: bool = True,
                  clamp_value: Optional[float] = None, *, maximize: bool = False,
                  foreach: Optional[bool] = None, capturable: bool = False,
-                 differentiable: bool = False, fused: Optional[bool] = None):
+                 differentiable: bool = False, fused: Optional[bool] = None,
+                 backend: Optional[str] = None):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         bias_correction=bias_correction, clamp_value=clamp_value,
                         maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         xp = p.xp

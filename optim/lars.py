@@ -146,6 +146,8 @@ class LARS(Optimizer):
         PyTorch's implementation switches: accepted so that PyTorch code runs,
         ignored and not stored in the groups (there is one implementation here).
 
+    Notes
+    -----
     State per parameter: ``momentum_buffer`` (v, starts at 0) and ``trust_ratio`` (a
     Python float: the local learning rate ρ of the latest step, 1.0 for excluded groups).
 
@@ -176,11 +178,11 @@ class LARS(Optimizer):
                  eps: float = 1e-8, nesterov: bool = False, *, lars_exclude: bool = False,
                  maximize: bool = False, foreach: Optional[bool] = None,
                  capturable: bool = False, differentiable: bool = False,
-                 fused: Optional[bool] = None):
+                 fused: Optional[bool] = None, backend: Optional[str] = None):
         defaults = dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
                         trust_coefficient=trust_coefficient, eps=eps, nesterov=nesterov,
                         lars_exclude=lars_exclude, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _validate_group(self, group: dict) -> None:
         super()._validate_group(group)

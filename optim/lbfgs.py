@@ -68,7 +68,7 @@ class LBFGS(Optimizer):
     max_eval : int, optional
         Most closure evaluations per ``step`` (default ``max_iter * 5 // 4``).
     tolerance_grad : float, default 1e-7
-        Stop when max |gᵢ| ≤ tolerance_grad (first-order optimality).
+        Stop when ``max |gᵢ| ≤ tolerance_grad`` (first-order optimality).
     tolerance_change : float, default 1e-9
         Stop when the loss or the parameters change by less than this.
     history_size : int, default 100
@@ -107,13 +107,13 @@ class LBFGS(Optimizer):
     def __init__(self, params, lr: float = 1, max_iter: int = 20,
                  max_eval: Optional[int] = None, tolerance_grad: float = 1e-7,
                  tolerance_change: float = 1e-9, history_size: int = 100,
-                 line_search_fn: Optional[str] = None):
+                 line_search_fn: Optional[str] = None, *, backend: Optional[str] = None):
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval,
                         tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
                         history_size=history_size, line_search_fn=line_search_fn)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
 
@@ -256,6 +256,6 @@ def _remember_pair(y, s, old_dirs: list, old_stps: list, ro: list, history_size:
 
 
 def _max_abs(vector) -> float:
-    """max |vᵢ| (the infinity norm) as a Python float; 0 for an empty vector."""
+    """``max |vᵢ|`` (the infinity norm) as a Python float; 0 for an empty vector."""
     return float(abs(vector).max()) if vector.size else 0.0
 

@@ -75,7 +75,7 @@ def strong_wolfe(evaluate: Callable, t: float, d, loss: float, flat_grad, gtd: f
     c1, c2 : float
         Constants of the sufficient-decrease and curvature conditions.
     tolerance_change : float
-        Stop zooming once the bracket is shorter than this (scaled by max |dᵢ|).
+        Stop zooming once the bracket is shorter than this (scaled by ``max |dᵢ|``).
     max_ls : int
         Most evaluations of the objective.
 

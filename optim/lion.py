@@ -63,6 +63,8 @@ class Lion(Optimizer):
     foreach
         PyTorch's implementation switch: accepted, ignored and not stored.
 
+    Notes
+    -----
     State per parameter: ``exp_avg`` (m, the momentum; zeros before the first step).
 
     Examples
@@ -84,9 +86,9 @@ class Lion(Optimizer):
 
     def __init__(self, params, lr: float = 1e-4, betas: tuple = (0.9, 0.99),
                  weight_decay: float = 0.0, *, maximize: bool = False,
-                 foreach: Optional[bool] = None):
+                 foreach: Optional[bool] = None, backend: Optional[str] = None):
         defaults = dict(lr=lr, betas=betas, weight_decay=weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         return {"exp_avg": p.xp.zeros_like(p.data)}

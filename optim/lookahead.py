@@ -59,6 +59,8 @@ class Lookahead(Optimizer):
         The inner optimizer. ``param_groups`` *is* its list of groups (the same object),
         so a scheduler built on the Lookahead optimizer sets the inner learning rate.
 
+    Notes
+    -----
     State per parameter: ``slow_param`` (the slow weights φ) and ``step`` (inner steps
     since φ was taken); the inner optimizer keeps its own state. ``state_dict()``
     holds both, with ``k`` and ``alpha``; ``load_state_dict`` restores all of them.

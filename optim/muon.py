@@ -164,6 +164,8 @@ class Muon(Optimizer):
     adjust_lr_fn : {None, "original", "match_rms_adamw"}, default None
         Per-matrix learning-rate scaling (:func:`adjust_lr`); None means "original".
 
+    Notes
+    -----
     State per parameter: ``momentum_buffer`` (B), as in PyTorch (no step counter).
 
     The Newton–Schulz iteration runs in the parameter's dtype, not in bfloat16 as in
@@ -207,11 +209,12 @@ class Muon(Optimizer):
     def __init__(self, params, lr: float = 1e-3, weight_decay: float = 0.1,
                  momentum: float = 0.95, nesterov: bool = True,
                  ns_coefficients: tuple = NS_COEFFICIENTS, eps: float = 1e-7,
-                 ns_steps: int = 5, adjust_lr_fn: Optional[str] = None):
+                 ns_steps: int = 5, adjust_lr_fn: Optional[str] = None,
+                 *, backend: Optional[str] = None):
         defaults = dict(lr=lr, weight_decay=weight_decay, momentum=momentum,
                         nesterov=nesterov, ns_coefficients=ns_coefficients, eps=eps,
                         ns_steps=ns_steps, adjust_lr_fn=adjust_lr_fn)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         return {"momentum_buffer": p.xp.zeros_like(p.data)}

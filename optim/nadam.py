@@ -83,6 +83,8 @@ class NAdam(Optimizer):
     foreach, capturable, differentiable
         PyTorch's implementation switches: accepted, ignored, not stored.
 
+    Notes
+    -----
     State per parameter: ``step`` (int), ``mu_product`` (float), ``exp_avg`` (m),
     ``exp_avg_sq`` (v).
 
@@ -108,11 +110,11 @@ class NAdam(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, foreach: Optional[bool] = None,
                  maximize: bool = False, capturable: bool = False,
-                 differentiable: bool = False):
+                 differentiable: bool = False, backend: Optional[str] = None):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         return {"step": 0, "mu_product": 1.0, "exp_avg": p.xp.zeros_like(p.data),

@@ -11,7 +11,7 @@ as class attributes the base class reads:
 * ``needs_closure`` – True when ``step`` must be given a closure (LBFGS, SAM, ...);
 * ``needs_2d`` – True when every parameter must be a matrix (Muon);
 
-and writes two short methods:
+and writes two short methods (fused kernels for them live in :mod:`optim.kernels`):
 
 * ``_init_state(p, group)`` – the per-parameter state dict, created lazily on the first
   step that sees a gradient for ``p`` (like PyTorch); a loaded checkpoint must hold its
@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable, Optional
 import numpy as np
 
 from .checks import check_betas, check_range  # noqa: F401  (re-exported: optim.optimizer.check_range)
+from .kernels import check_backend, get_default_backend, kernel_for, resolve_backend
 
 # Switches that choose between PyTorch's own implementations (for-each loops, fused CUDA
 # kernels, CUDA graphs, autograd through the step). Every optimizer here accepts them so
@@ -62,6 +63,12 @@ class Optimizer:
         dicts, each a parameter group: ``{"params": [...], "lr": 0.1, ...}``.
     defaults : dict
         Hyper-parameters used by groups that do not set their own.
+    backend : {None, "auto", "numpy", "numba", "cupy"}, default None
+        Which implementation updates the parameters (:mod:`optim.kernels`): None follows
+        the project default (``optim.set_default_backend``, "auto" unless changed). It is
+        a property of this optimizer object, not a hyper-parameter: it is kept out of the
+        groups, so ``state_dict`` has PyTorch's layout and a checkpoint loads under any
+        backend.
 
     Attributes
     ----------
@@ -80,7 +87,10 @@ class Optimizer:
     #: True when every parameter must be 2-D (a weight matrix), as for Muon.
     needs_2d: bool = False
 
-    def __init__(self, params: Iterable, defaults: dict):
+    def __init__(self, params: Iterable, defaults: dict, backend: Optional[str] = None):
+        if backend is not None:
+            check_backend(backend)  # a missing numba or GPU fails here, before any change
+        self.backend = backend
         self.defaults = dict(defaults)
         self.state: dict = defaultdict(dict)
         self.param_groups: list = []
@@ -165,8 +175,13 @@ class Optimizer:
         return loss
 
     def _step(self, closure):
-        """The update itself: for each group and parameter, update with its gradient."""
+        """The update itself: for each group and parameter, update with its gradient.
+
+        The update is ``self._update`` (the reference), or the fused kernel that the
+        optimizer's backend picks for this parameter (:mod:`optim.kernels`).
+        """
         loss = _evaluate(closure)
+        backend = self.backend or get_default_backend()
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -175,9 +190,27 @@ class Optimizer:
                 state = self.state[p]
                 if not state:
                     state.update(self._init_state(p, group))
-                self._update(p, grad, state, group)
+                update = self._kernel(backend, p, grad, state) or self._update
+                update(p, grad, state, group)
                 p._version += 1  # the values changed in place: graphs that saved p are stale
         return loss
+
+    def _kernel(self, backend: str, p, grad, state: dict) -> Optional[Callable]:
+        """The fused kernel that updates ``p`` under ``backend``, or None for ``_update``.
+
+        None when the backend resolves to the reference for this parameter, when no kernel
+        is registered for this class, or when the arrays are not what a flat kernel can
+        update in place (not C-contiguous, e.g. a strided view; a gradient of another dtype).
+        """
+        if backend == "numpy":
+            return None
+        chosen = resolve_backend(backend, p)
+        if chosen == "numpy":
+            return None
+        kernel = kernel_for(self, chosen)
+        if kernel is None or not _flat_kernel_can_take(p.data, grad, state):
+            return None
+        return kernel
 
     def _init_state(self, p, group: dict) -> dict:
         """The state a parameter starts with (empty for plain SGD)."""
@@ -293,9 +326,11 @@ class Optimizer:
             generator.bit_generator.state = position
 
     def __getstate__(self) -> dict:
-        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups,
+                "backend": self.backend}
 
     def __setstate__(self, state: dict) -> None:
+        self.backend = None
         self.__dict__.update(state)
         self._step_pre_hooks = OrderedDict()
         self._step_post_hooks = OrderedDict()
@@ -307,6 +342,8 @@ class Optimizer:
             for key in sorted(group):
                 if key not in ("params", "param_names"):
                     lines.append(f"    {key}: {group[key]}")
+        if self.backend is not None:
+            lines.append(f"backend: {self.backend}")
         lines.append(")")
         return "\n".join(lines)
 
@@ -390,7 +427,33 @@ def _is_array(value) -> bool:
 
 
 def _copy_state(state: dict) -> dict:
-    return {k: (v.copy() if _is_array(v) else copy.deepcopy(v)) for k, v in state.items()}
+    """A copy of one parameter's state on the host: CuPy arrays become NumPy arrays."""
+    return {k: _host_copy(v) for k, v in state.items()}
+
+
+def _host_copy(value):
+    if isinstance(value, (list, tuple)):
+        return type(value)(_host_copy(item) for item in value)
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if _is_array(value):
+        from minigrad.backend import to_device
+
+        return to_device(value, "cpu")
+    return copy.deepcopy(value)
+
+
+def _flat_kernel_can_take(data, grad, state: dict) -> bool:
+    """Whether a kernel over flat arrays updates exactly ``data`` and the state in place.
+
+    ``reshape(-1)`` of a strided view is a copy, and a kernel would update that copy:
+    such parameters (and mixed-dtype gradients) take the reference update instead.
+    """
+    if data.dtype.kind != "f" or grad.dtype != data.dtype or not data.flags.c_contiguous \
+            or not grad.flags.c_contiguous:
+        return False
+    return all(value.flags.c_contiguous for value in state.values()
+               if _is_array(value))
 
 
 def read_only(array):

@@ -87,6 +87,8 @@ class RAdam(Optimizer):
     foreach, capturable, differentiable
         PyTorch's implementation switches: accepted, ignored, not stored.
 
+    Notes
+    -----
     State per parameter: ``step`` (int), ``exp_avg`` (m), ``exp_avg_sq`` (v).
 
     Examples
@@ -110,10 +112,10 @@ class RAdam(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0,
                  decoupled_weight_decay: bool = False, *, foreach: Optional[bool] = None,
                  maximize: bool = False, capturable: bool = False,
-                 differentiable: bool = False):
+                 differentiable: bool = False, backend: Optional[str] = None):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         return {"step": 0, "exp_avg": p.xp.zeros_like(p.data),

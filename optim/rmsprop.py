@@ -81,6 +81,8 @@ class RMSprop(Optimizer):
     maximize : bool, default False
         Maximise the objective instead of minimising it.
 
+    Notes
+    -----
     State per parameter: ``step`` (int), ``square_avg``, plus ``momentum_buffer`` when
     momentum > 0 and ``grad_avg`` when centered.
 
@@ -105,10 +107,11 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False,
                  capturable: bool = False, foreach: Optional[bool] = None,
-                 maximize: bool = False, differentiable: bool = False):
+                 maximize: bool = False, differentiable: bool = False,
+                 *, backend: Optional[str] = None):
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         state = {"step": 0, "square_avg": p.xp.zeros_like(p.data)}

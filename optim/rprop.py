@@ -85,6 +85,8 @@ class Rprop(Optimizer):
     maximize : bool, default False
         Maximise the objective instead of minimising it.
 
+    Notes
+    -----
     State per parameter: ``step`` (int), ``prev`` (the previous gradient, zeroed where
     its sign changed) and ``step_size`` (Δ, starts at ``lr``).
 
@@ -106,9 +108,9 @@ class Rprop(Optimizer):
     def __init__(self, params, lr: float = 1e-2, etas: tuple = (0.5, 1.2),
                  step_sizes: tuple = (1e-6, 50), *, capturable: bool = False,
                  foreach: Optional[bool] = None, maximize: bool = False,
-                 differentiable: bool = False):
+                 differentiable: bool = False, backend: Optional[str] = None):
         defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         return {"step": 0,

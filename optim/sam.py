@@ -27,7 +27,7 @@ def sam_perturbation(params: Sequence, grads: Sequence, *,
     """The ascent step ε of SAM (or ASAM) for every parameter; returns new arrays.
 
     With g the gradients of all parameters at w and T a diagonal scaling, T = I for SAM
-    and T = |w| (element-wise) for ASAM::
+    and T = ``|w|`` (element-wise) for ASAM::
 
         ε = ρ · T²·g / (‖T·g‖ + eps)
 
@@ -45,8 +45,8 @@ def sam_perturbation(params: Sequence, grads: Sequence, *,
     ASAM: Kwon, Kim, Park & Choi (2021), "ASAM: Adaptive Sharpness-Aware Minimization for
     Scale-Invariant Learning of Deep Neural Networks", arXiv:2102.11600.
     This follows the widely used PyTorch implementation (github.com/davda54/sam):
-    T = |w| on every parameter and eps = 1e-12 added to the norm. The ASAM authors'
-    code (github.com/SamsungLabs/ASAM) uses T = |w| + η (η = 0.01) on weight matrices
+    T = ``|w|`` on every parameter and eps = 1e-12 added to the norm. The ASAM authors'
+    code (github.com/SamsungLabs/ASAM) uses T = ``|w| + η`` (η = 0.01) on weight matrices
     only, leaving biases unscaled.
 
     Examples
@@ -89,9 +89,9 @@ class SAM(Optimizer):
         builds it on its own parameter groups with ``base_kwargs``.
     rho : float, default 0.05
         Radius ρ ≥ 0 of the neighbourhood (ρ = 0: the base optimizer alone). ASAM
-        measures it relative to |w| and needs a larger one (its authors' default is 0.5).
+        measures it relative to ``|w|`` and needs a larger one (its authors' default is 0.5).
     adaptive : bool, default False
-        ASAM: scale the neighbourhood by |w|, which makes the sharpness it measures
+        ASAM: scale the neighbourhood by ``|w|``, which makes the sharpness it measures
         invariant to rescaling the weights.
     **base_kwargs
         Options of the base optimizer (``lr``, ``momentum``, ``betas``, ...).
@@ -103,6 +103,8 @@ class SAM(Optimizer):
         (the same list) and ``sam.state`` is its state, so a scheduler built on the SAM
         optimizer drives the base optimizer, and ``state_dict`` holds both.
 
+    Notes
+    -----
     State per parameter: the base optimizer's state, plus ``old_p`` (a copy of w)
     between :meth:`first_step` and :meth:`second_step` only.
 
@@ -158,8 +160,8 @@ class SAM(Optimizer):
             raise ValueError(
                 f"base_optimizer {base_optimizer.__name__} needs a closure of its own; SAM's "
                 "second step calls base_optimizer.step() without one")
-        switches = {key: base_kwargs.pop(key) for key in PYTORCH_ONLY_SWITCHES
-                    if key in base_kwargs}
+        switches = {key: base_kwargs.pop(key) for key in PYTORCH_ONLY_SWITCHES + ("backend",)
+                    if key in base_kwargs}  # the base optimizer's, not hyper-parameters
         super().__init__(params, dict(rho=rho, adaptive=adaptive, **base_kwargs))
         self.base_optimizer = base_optimizer(self.param_groups, **base_kwargs, **switches)
         self.param_groups = self.base_optimizer.param_groups  # one list, shared

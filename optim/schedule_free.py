@@ -67,13 +67,15 @@ def schedule_free_eval_point(param, z, *, beta: float) -> None:
 
     The inverse of :func:`schedule_free_train_point`, exactly in exact arithmetic; in
     floating point the round trip y → x → y returns y up to rounding (a few ulp of
-    |z − y|/β), as in the authors' package, which does the same two ``lerp``s.
+    ``|z − y|/β``), as in the authors' package, which does the same two ``lerp`` calls.
     """
     param += (1 - 1 / beta) * (z - param)
 
 
 def schedule_free_train_point(param, z, *, beta: float) -> None:
-    """In place: the parameter goes from x to y = (1 − β)·z + β·x (``train()``)::
+    """In place: the parameter goes from x to y = (1 − β)·z + β·x (``train()``).
+
+    As a step from x towards z::
 
         y = x + (1 − β)·(z − x)
     """
@@ -253,6 +255,8 @@ class SGDScheduleFree(_ScheduleFree):
     foreach
         The package's implementation switch: accepted, ignored, not stored.
 
+    Notes
+    -----
     State per parameter: ``z`` (the SGD iterate). Per group, as in the package: ``k``
     (steps taken), ``train_mode``, ``weight_sum``, ``lr_max``, ``scheduled_lr``.
 
@@ -286,11 +290,12 @@ class SGDScheduleFree(_ScheduleFree):
 
     def __init__(self, params, lr: float = 1.0, momentum: float = 0.9,
                  weight_decay: float = 0, warmup_steps: int = 0, r: float = 0.0,
-                 weight_lr_power: float = 2, foreach: Optional[bool] = None):
+                 weight_lr_power: float = 2, foreach: Optional[bool] = None,
+                 *, backend: Optional[str] = None):
         defaults = dict(lr=lr, momentum=momentum, r=r, warmup_steps=warmup_steps,
                         weight_lr_power=weight_lr_power, weight_decay=weight_decay,
                         **self.group_counters)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _beta(self, group: dict) -> float:
         return group["momentum"]
@@ -329,6 +334,8 @@ class AdamWScheduleFree(_ScheduleFree):
     foreach
         The package's implementation switch: accepted, ignored, not stored.
 
+    Notes
+    -----
     State per parameter: ``z`` and ``exp_avg_sq`` (v). Per group, as in the package:
     ``k`` (steps taken, also the bias-correction count), ``train_mode``, ``weight_sum``,
     ``lr_max``, ``scheduled_lr``.
@@ -365,11 +372,11 @@ class AdamWScheduleFree(_ScheduleFree):
     def __init__(self, params, lr: float = 0.0025, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, warmup_steps: int = 0,
                  r: float = 0.0, weight_lr_power: float = 2.0,
-                 foreach: Optional[bool] = None):
+                 foreach: Optional[bool] = None, *, backend: Optional[str] = None):
         defaults = dict(lr=lr, betas=betas, eps=eps, r=r, warmup_steps=warmup_steps,
                         weight_lr_power=weight_lr_power, weight_decay=weight_decay,
                         **self.group_counters)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _validate_group(self, group: dict) -> None:
         super()._validate_group(group)

@@ -62,6 +62,8 @@ class SGD(Optimizer):
         PyTorch's implementation switches: accepted so that PyTorch code runs,
         ignored and not stored in the groups (there is one implementation here).
 
+    Notes
+    -----
     State per parameter: ``momentum_buffer`` (None until the first step with momentum).
 
     Examples
@@ -84,10 +86,10 @@ class SGD(Optimizer):
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
                  foreach: Optional[bool] = None, differentiable: bool = False,
-                 fused: Optional[bool] = None):
+                 fused: Optional[bool] = None, backend: Optional[str] = None):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _validate_group(self, group: dict) -> None:
         super()._validate_group(group)

@@ -9,6 +9,8 @@ Improving and Stabilizing Shampoo using Adam", arXiv:2409.11321.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import math
 
 from minigrad.backend import get_array_module
@@ -129,6 +131,8 @@ class SOAP(Optimizer):
     correct_bias : bool, default True
         Adam's bias correction of the step size.
 
+    Notes
+    -----
     State per parameter: ``step`` (steps that saw a gradient, the first included),
     ``exp_avg`` and ``exp_avg_sq`` (m and v, in the rotated basis), ``GG`` (list: one
     preconditioner matrix per axis, or None) and ``Q`` (list: their eigenbases).
@@ -177,14 +181,14 @@ class SOAP(Optimizer):
                  precondition_frequency: int = 10, max_precond_dim: int = 10000,
                  merge_dims: bool = False, precondition_1d: bool = False,
                  normalize_grads: bool = False, data_format: str = "channels_first",
-                 correct_bias: bool = True):
+                 correct_bias: bool = True, *, backend: Optional[str] = None):
         defaults = dict(lr=lr, betas=betas, shampoo_beta=shampoo_beta, eps=eps,
                         weight_decay=weight_decay,
                         precondition_frequency=precondition_frequency,
                         max_precond_dim=max_precond_dim, merge_dims=merge_dims,
                         precondition_1d=precondition_1d, normalize_grads=normalize_grads,
                         data_format=data_format, correct_bias=correct_bias)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         xp = p.xp

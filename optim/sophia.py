@@ -51,7 +51,7 @@ def sophia_update(param, grad, exp_avg, hessian, *, lr: float, beta1: float, rho
         r ← min(|m| / (ρ·B·max(h, 0) + ε), 1)           the clipped ratio, per coordinate
         θ ← θ − η·sign(m)·r
 
-    so |Δθᵢ| ≤ η·λ·|θᵢ| + η for every coordinate, whatever g and h are. Where ρ·B·h is
+    so ``|Δθᵢ| ≤ η·λ·|θᵢ| + η`` for every coordinate, whatever g and h are. Where ρ·B·h is
     large the step is the Newton-like η·m/(ρ·B·h); where the curvature is small, zero
     (no Hessian estimate yet) or negative, it is η·sign(m). There is no bias correction.
 
@@ -65,7 +65,7 @@ def sophia_update(param, grad, exp_avg, hessian, *, lr: float, beta1: float, rho
     * the paper's γ is called ``rho``. (The first paper version clipped m / max(h, ε)
       at a threshold ρ instead of 1; the authors' README relates the two forms by
       lr = ρ·η: the code's lr is the largest step, whatever the parametrisation);
-    * clip(x, 1) is written sign(m)·min(|m|/…, 1), the same number.
+    * clip(x, 1) is written ``sign(m)·min(|m|/…, 1)``, the same number.
 
     ``max(h, 0)`` is a no-op for SophiaG (ĝ ⊙ ĝ ≥ 0); it matters for Hutchinson
     estimates, which can be negative: the authors' first SophiaH used relu(h) there,
@@ -118,6 +118,8 @@ class SophiaG(Optimizer):
     paper's Algorithm 3 refreshes at steps 1, k+1, … before the update. Either works
     here: the caller decides.
 
+    Notes
+    -----
     State per parameter: ``step`` (int), ``exp_avg`` (m), ``hessian`` (h, the average
     of ĝ ⊙ ĝ, without the factor B).
 
@@ -145,10 +147,10 @@ class SophiaG(Optimizer):
 
     def __init__(self, params, lr: float = 1e-4, betas: tuple = (0.965, 0.99),
                  rho: float = 0.04, weight_decay: float = 1e-1, *, maximize: bool = False,
-                 capturable: bool = False, eps: float = 1e-15):
+                 capturable: bool = False, eps: float = 1e-15, backend: Optional[str] = None):
         defaults = dict(lr=lr, betas=betas, rho=rho, weight_decay=weight_decay,
                         maximize=maximize, eps=eps)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         xp = p.xp
@@ -240,6 +242,8 @@ class SophiaH(Optimizer):
     weight decay) clips m / max(h, ε) at ±p, the paper's first parametrisation: its
     (lr, p) is our (lr·p, ρ = p), hence our lr default 6e-4.
 
+    Notes
+    -----
     State per parameter: ``step`` (int), ``exp_avg`` (m), ``hessian`` (h), and
     ``probe_seed`` (int).
 
@@ -268,11 +272,11 @@ class SophiaH(Optimizer):
     def __init__(self, params, lr: float = 6e-4, betas: tuple = (0.96, 0.99),
                  rho: float = 0.01, weight_decay: float = 1e-1, *, update_period: int = 10,
                  eps: float = 1e-12, hessian_distribution: str = "rademacher",
-                 maximize: bool = False):
+                 maximize: bool = False, backend: Optional[str] = None):
         defaults = dict(lr=lr, betas=betas, rho=rho, weight_decay=weight_decay,
                         update_period=update_period, eps=eps,
                         hessian_distribution=hessian_distribution, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         from minigrad.random import default_generator

@@ -14,6 +14,8 @@ the rows present: an absent row keeps its value, its moments and their age.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import math
 
 from minigrad.backend import get_array_module
@@ -88,6 +90,8 @@ class SparseAdam(Optimizer):
     maximize : bool, default False
         Maximise the objective instead of minimising it.
 
+    Notes
+    -----
     State per parameter: ``step`` (int; counts the steps at which the parameter had a
     gradient, whichever rows), ``exp_avg`` (m) and ``exp_avg_sq`` (v), each of the
     parameter's shape; rows never looked up keep zero moments.
@@ -114,9 +118,9 @@ class SparseAdam(Optimizer):
     state_names = ("exp_avg", "exp_avg_sq")
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
-                 eps: float = 1e-8, maximize: bool = False):
+                 eps: float = 1e-8, maximize: bool = False, *, backend: Optional[str] = None):
         defaults = dict(lr=lr, betas=betas, eps=eps, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, backend=backend)
 
     def _step(self, closure):
         loss = _evaluate(closure)

@@ -14,7 +14,7 @@ compared with the real ones:
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 from .checks import Range
 from .optimizer import Optimizer, _evaluate, read_only, required
@@ -55,6 +55,8 @@ class MomentumEWA(Optimizer):
     weight_decay : float, default 0
         L2 penalty λ added to the gradient.
 
+    Notes
+    -----
     State per parameter: ``momentum_buffer`` (v, zeros before the first step).
 
     Notes
@@ -80,8 +82,9 @@ class MomentumEWA(Optimizer):
     state_names = ("momentum_buffer",)
 
     def __init__(self, params, lr: float = required, beta: float = 0.9,
-                 weight_decay: float = 0):
-        super().__init__(params, dict(lr=lr, beta=beta, weight_decay=weight_decay))
+                 weight_decay: float = 0, *, backend: Optional[str] = None):
+        super().__init__(params, dict(lr=lr, beta=beta, weight_decay=weight_decay),
+                         backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         return {"momentum_buffer": p.xp.zeros_like(p.data)}
@@ -121,6 +124,8 @@ class NesterovLookahead(Optimizer):
     momentum : float, default 0.9
         Momentum factor μ.
 
+    Notes
+    -----
     State per parameter: ``momentum_buffer`` (v, zeros before the first step).
 
     Notes
@@ -162,8 +167,9 @@ class NesterovLookahead(Optimizer):
     state_names = ("momentum_buffer",)
     needs_closure = True  # the gradient is taken at the look-ahead point θ − η·μ·v
 
-    def __init__(self, params, lr: float = required, momentum: float = 0.9):
-        super().__init__(params, dict(lr=lr, momentum=momentum))
+    def __init__(self, params, lr: float = required, momentum: float = 0.9,
+                 *, backend: Optional[str] = None):
+        super().__init__(params, dict(lr=lr, momentum=momentum), backend=backend)
 
     def _step(self, closure: Callable):
         saved = {}
@@ -238,6 +244,8 @@ class SignEWALion(Optimizer):
     weight_decay : float, default 0
         Decoupled weight decay λ: ``θ ← θ − η·λ·θ`` each step.
 
+    Notes
+    -----
     State per parameter: ``momentum_buffer`` (m, the average of signs, in [−1, 1]).
 
     Notes
@@ -266,8 +274,9 @@ class SignEWALion(Optimizer):
     state_names = ("momentum_buffer",)
 
     def __init__(self, params, lr: float = 1e-4, beta: float = 0.9,
-                 weight_decay: float = 0.0):
-        super().__init__(params, dict(lr=lr, beta=beta, weight_decay=weight_decay))
+                 weight_decay: float = 0.0, *, backend: Optional[str] = None):
+        super().__init__(params, dict(lr=lr, beta=beta, weight_decay=weight_decay),
+                         backend=backend)
 
     def _init_state(self, p, group: dict) -> dict:
         return {"momentum_buffer": p.xp.zeros_like(p.data)}

@@ -11,7 +11,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..backend import get_array_module
+from ..backend import check_device, get_array_module, to_device
 from ..random import resolve_generator
 from ._validate import positive_int
 from .dataset import TensorDataset, as_array, to_tensor
@@ -34,6 +34,11 @@ class DataLoader:
         Source of the shuffling. ``None`` uses minigrad's default generator (set with
         ``minigrad.manual_seed``), read at the start of each epoch; an int seeds a
         generator of this loader's own, created once here.
+    device : {None, 'cpu', 'cuda'}, default None
+        Where the batches go: each batch is copied there as it is made (one transfer
+        per array and batch; the dataset stays where it is, so a GPU holds one batch at
+        a time). ``None`` leaves the batches on the dataset's device. ``'cuda'`` needs
+        CuPy and a GPU, and fails here, before the first batch, without them.
 
     Yields
     ------
@@ -56,7 +61,7 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False, generator=None) -> None:
+                 drop_last: bool = False, generator=None, device=None) -> None:
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(
                 f"dataset must define __len__ and __getitem__, got {type(dataset).__name__}"
@@ -66,6 +71,7 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.generator = None if generator is None else resolve_generator(generator)
+        self.device = None if device is None else check_device(device, "device")
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -87,15 +93,24 @@ class DataLoader:
             yield order[batch * self.batch_size:(batch + 1) * self.batch_size]
 
     def _fetch(self, indices: np.ndarray):
-        """Rows ``indices`` of the dataset, collated into Tensors."""
+        """Rows ``indices`` of the dataset, collated into Tensors on ``self.device``."""
         if isinstance(self.dataset, TensorDataset):
             # Fast path: one fancy index per array, no Python loop over rows.
-            return tuple(to_tensor(a) for a in self.dataset.rows(indices))
-        return _collate([self.dataset[int(i)] for i in indices])
+            return tuple(to_tensor(self._moved(a)) for a in self.dataset.rows(indices))
+        batch = _collate([self.dataset[int(i)] for i in indices])
+        if self.device is None:
+            return batch
+        if isinstance(batch, tuple):
+            return tuple(t.to(self.device) for t in batch)
+        return batch.to(self.device)
+
+    def _moved(self, array):
+        return array if self.device is None else to_device(array, self.device)
 
     def __repr__(self) -> str:
         return (f"DataLoader(batch_size={self.batch_size}, shuffle={self.shuffle}, "
-                f"drop_last={self.drop_last}, batches={len(self)})")
+                f"drop_last={self.drop_last}, batches={len(self)}"
+                + ("" if self.device is None else f", device={self.device!r}") + ")")
 
 
 def _collate(samples: list):

@@ -1,0 +1,387 @@
+"""The GPU path: CuPy kernels, their host-side plans and source, device transfers.
+
+Three kinds of tests:
+
+* CPU, always: the plans' bookkeeping, the multi-tensor chunk table, DataLoader devices.
+* CPU, with a C++ compiler: every kernel rule (the very C source the GPU compiles) is
+  compiled for the host and stepped against the NumPy reference, NaN and inf included.
+* GPU (skipped without CuPy and a GPU): every kernel against the reference on the
+  device, float16, non-contiguous parameters, one launch per group, the digits MLP
+  trained end to end, and the optimizer state's round trip through the host.
+"""
+from __future__ import annotations
+
+import ctypes
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import minigrad
+import optim
+from minigrad.backend import cupy_available
+from minigrad.data import DataLoader, TensorDataset
+from optim.kernels import cupy_source
+from optim.kernels.cupy_plans import PLANS
+from optim.kernels.cupy_source import RULES
+
+gpu = pytest.mark.skipif(not cupy_available(), reason="needs CuPy and a GPU")
+
+# (class, hyper-parameters): every rule and every branch of every rule at least once.
+CONFIGS = [
+    (optim.SGD, dict(lr=0.1)),
+    (optim.SGD, dict(lr=0.1, weight_decay=0.1)),
+    (optim.SGD, dict(lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.01)),
+    (optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True)),
+    (optim.Adagrad, dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.5)),
+    (optim.RMSprop, dict(lr=0.01)),
+    (optim.RMSprop, dict(lr=0.01, centered=True, weight_decay=0.1)),
+    (optim.RMSprop, dict(lr=0.01, momentum=0.9)),
+    (optim.RMSprop, dict(lr=0.01, momentum=0.9, centered=True)),
+    (optim.Adadelta, dict(weight_decay=0.1)),
+    (optim.Adam, dict(lr=0.1)),
+    (optim.Adam, dict(lr=0.1, weight_decay=0.1, amsgrad=True)),
+    (optim.Adam, dict(lr=0.1, bias_correction=False)),
+    (optim.Adam, dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True)),
+    (optim.AdamW, dict(lr=0.1, amsgrad=True)),
+    (optim.NAdam, dict(lr=0.1, weight_decay=0.1)),
+    (optim.NAdam, dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True)),
+    (optim.RAdam, dict(lr=0.1, betas=(0.5, 0.6), weight_decay=0.1)),  # rectified by step 3
+    (optim.RAdam, dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True)),
+    (optim.Adamax, dict(lr=0.1, weight_decay=0.1)),
+    (optim.Lion, dict(lr=0.1)),
+    (optim.Lion, dict(lr=0.1, weight_decay=0.5)),
+]
+IDS = [f"{cls.__name__}-{'-'.join(map(str, kwargs.values()))}" for cls, kwargs in CONFIGS]
+STEPS = 3
+
+
+def _values(dtype, size: int = 9, seed: int = 0, special: bool = True) -> tuple:
+    """A parameter and STEPS gradients; the gradients hold 0, inf and NaN somewhere."""
+    rng = np.random.default_rng(seed)
+    param = rng.standard_normal(size).astype(dtype)
+    grads = [rng.standard_normal(size).astype(dtype) for _ in range(STEPS)]
+    if special:
+        grads[0][0] = 0.0
+        grads[1][1] = np.inf
+        grads[2][2] = np.nan
+        param[3] = np.inf
+    return param, grads
+
+
+def _reference(cls, kwargs, param, grads):
+    """The NumPy reference, stepped through the class's own ``_update``."""
+    p = minigrad.tensor(param.copy(), requires_grad=True)
+    opt = cls([p], **kwargs)
+    with np.errstate(all="ignore"):
+        for g in grads:
+            p.grad = g.copy()
+            opt.step()
+    return p.data, opt.state[p]
+
+
+# ---------------------------------------------------------------- CPU, always
+@pytest.mark.parametrize("cls, kwargs", CONFIGS, ids=IDS)
+def test_plan_keeps_the_scalar_state_of_the_reference(cls, kwargs):
+    param, grads = _values(np.float64, special=False)
+    _, expected = _reference(cls, kwargs, param, grads)
+    p = minigrad.tensor(param.copy(), requires_grad=True)
+    opt = cls([p], **kwargs)
+    group = opt.param_groups[0]
+    state = opt._init_state(p, group)
+    for g in grads:
+        rule, scalars, arrays = PLANS[cls](p, g, state, group)
+        assert len(scalars) == len(rule.scalars) and len(arrays) == len(rule.arrays)
+    assert state.keys() == expected.keys()
+    for key, value in expected.items():
+        if value is None:
+            assert state[key] is None, key
+        elif not hasattr(value, "shape"):
+            assert state[key] == pytest.approx(value, rel=1e-15), key
+
+
+def test_every_rule_names_each_array_and_scalar_in_its_body():
+    for rule in RULES.values():
+        for name in rule.arrays + rule.scalars:
+            assert name in rule.body, (rule.name, name)
+
+
+def test_chunk_table_covers_every_element_once():
+    from optim.kernels.cupy_source import CHUNK
+
+    sizes = np.array([1, CHUNK, CHUNK + 1, 3 * CHUNK - 1, 7])
+    # a pure NumPy helper of the GPU module, re-stated here: no CuPy on the CPU
+    chunks = -(-sizes // CHUNK)
+    tensor = np.repeat(np.arange(len(sizes)), chunks)
+    first = (np.arange(len(tensor)) - np.repeat(np.cumsum(chunks) - chunks, chunks)) * CHUNK
+    covered = [0] * len(sizes)
+    for k, start in zip(tensor, first):
+        covered[k] += min(start + CHUNK, sizes[k]) - start
+    assert covered == sizes.tolist()
+
+
+def test_multi_tensor_source_has_one_kernel_named_after_its_rule():
+    for rule in RULES.values():
+        source = cupy_source.multi_tensor_source(rule, "float", "float", "float")
+        assert source.count("__global__") == 1
+        assert f"void {rule.name}_multi_tensor(" in source
+        assert "cuda_fp16" not in source
+    half = cupy_source.multi_tensor_source(RULES["adam"], "__half", "__half", "float")
+    assert "#include <cuda_fp16.h>" in half
+
+
+def test_data_loader_device_cpu_yields_numpy_batches():
+    X = np.arange(12, dtype=np.float32).reshape(6, 2)
+    loader = DataLoader(TensorDataset(X, np.arange(6)), batch_size=4, device="cpu")
+    xb, yb = next(iter(loader))
+    assert isinstance(xb.data, np.ndarray) and xb.device == "cpu"
+    np.testing.assert_array_equal(xb.data, X[:4])
+    assert "device='cpu'" in repr(loader)
+
+
+def test_data_loader_rejects_an_unknown_device_before_any_batch():
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
+        DataLoader(TensorDataset(np.zeros((2, 1))), device="tpu")
+
+
+@pytest.mark.skipif(cupy_available(), reason="checks the message shown without a GPU")
+def test_data_loader_on_cuda_without_a_gpu_names_the_extra():
+    with pytest.raises(RuntimeError, match=r"cuda12"):
+        DataLoader(TensorDataset(np.zeros((2, 1))), device="cuda")
+
+
+# ---------------------------------------------------------------- CPU, C++ twin of the rules
+_HOST_PRELUDE = """
+#include <cmath>
+#define __device__
+#define __forceinline__ inline
+using std::sqrt; using std::fabs;
+"""
+
+
+def _host_function(rule, ctype: str) -> str:
+    array = {"p": "param[i]", "g": "grad[i]"}
+    array.update({name: f"arrays[{k}][i]" for k, name in enumerate(rule.arrays)})
+    load, store = cupy_source._load_and_store(rule, array.__getitem__)
+    scalars = cupy_source._scalar_locals(rule, lambda index, name: f"scalars[{index}]")
+    return f"""
+extern "C" void run_{rule.name}(long long n, P* param, const G* grad, S** arrays,
+                                const double* scalars) {{
+    typedef compute_type<P>::type C;
+    {scalars}
+    for (long long i = 0; i < n; ++i) {{
+        {load}
+        {rule.body}
+        {store}
+    }}
+}}"""
+
+
+@pytest.fixture(scope="module")
+def host_rules(tmp_path_factory):
+    """The rules compiled for the CPU, one shared library per dtype."""
+    compiler = shutil.which("c++") or shutil.which("g++")
+    if compiler is None:
+        pytest.skip("needs a C++ compiler to run the kernel rules on the CPU")
+    libraries = {}
+    for dtype, ctype in ((np.float32, "float"), (np.float64, "double")):
+        source = (_HOST_PRELUDE + f"typedef {ctype} P; typedef {ctype} G; typedef {ctype} S;\n"
+                  + cupy_source.PREAMBLE
+                  + "".join(_host_function(rule, ctype) for rule in RULES.values()))
+        folder = tmp_path_factory.mktemp(ctype)
+        (folder / "rules.cpp").write_text(source)
+        # -O1 without -ffast-math and without FMA contraction: IEEE arithmetic, like NumPy
+        subprocess.run([compiler, "-O1", "-ffp-contract=off", "-shared", "-fPIC", "-o",
+                        str(folder / "rules.so"), str(folder / "rules.cpp")], check=True)
+        libraries[np.dtype(dtype)] = ctypes.CDLL(str(folder / "rules.so"))
+    return libraries
+
+
+def _run_on_host(library, rule, param, grad, arrays, scalars) -> None:
+    pointer = lambda a: a.ctypes.data_as(ctypes.c_void_p)  # noqa: E731
+    table = (ctypes.c_void_p * max(len(arrays), 1))(*[pointer(a) for a in arrays])
+    scalar_values = np.array(scalars, dtype=np.float64)
+    getattr(library, f"run_{rule.name}")(
+        ctypes.c_longlong(param.size), pointer(param), pointer(grad), table,
+        pointer(scalar_values))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls, kwargs", CONFIGS, ids=IDS)
+def test_kernel_rule_matches_the_reference_on_the_cpu(host_rules, cls, kwargs, dtype):
+    param, grads = _values(dtype)
+    expected, expected_state = _reference(cls, kwargs, param, grads)
+    p = minigrad.tensor(param.copy(), requires_grad=True)
+    opt = cls([p], **kwargs)
+    group = opt.param_groups[0]
+    state = opt._init_state(p, group)
+    for g in grads:
+        rule, scalars, arrays = PLANS[cls](p, g, state, group)
+        _run_on_host(host_rules[np.dtype(dtype)], rule, p.data, g, arrays, scalars)
+    tolerance = dict(rtol=4e-6, atol=1e-7) if dtype == np.float32 else dict(rtol=1e-13, atol=0)
+    np.testing.assert_allclose(p.data, expected, equal_nan=True, **tolerance)
+    for key, value in expected_state.items():
+        if hasattr(value, "shape"):
+            np.testing.assert_allclose(state[key], value, equal_nan=True, **tolerance)
+
+
+def test_kernel_rule_never_writes_the_gradient(host_rules):
+    param, grads = _values(np.float32, special=False)
+    grad = grads[0]
+    before = grad.copy()
+    p = minigrad.tensor(param, requires_grad=True)
+    opt = optim.Adam([p], weight_decay=0.1)
+    state = opt._init_state(p, opt.param_groups[0])
+    rule, scalars, arrays = PLANS[optim.Adam](p, grad, state, opt.param_groups[0])
+    _run_on_host(host_rules[np.dtype(np.float32)], rule, p.data, grad, arrays, scalars)
+    np.testing.assert_array_equal(grad, before)
+
+
+def test_kernel_rules_compile_for_the_gpu_with_nvrtc():
+    cupy = pytest.importorskip("cupy")
+    compiler = pytest.importorskip("cupy.cuda.compiler")
+    try:
+        compiler._NVRTCProgram('extern "C" __global__ void k() {}', "k.cu").compile(
+            ("-arch=compute_70",))
+    except Exception as error:  # CuPy without the NVRTC library
+        pytest.skip(f"NVRTC is not usable here: {type(error).__name__}")
+    del cupy
+    for rule in RULES.values():
+        for ctype in ("float", "double"):
+            source = cupy_source.multi_tensor_source(rule, ctype, ctype, ctype)
+            compiler._NVRTCProgram(source, "k.cu").compile(
+                ("-arch=compute_70",) + cupy_source.OPTIONS)
+
+
+# ---------------------------------------------------------------- GPU
+def _on_gpu(cls, kwargs, param, grads, kernel_name: str):
+    """Step a GPU copy of the parameter with the reference or with the CuPy kernel."""
+    import cupy
+    from optim.kernels import kernel_for
+
+    p = minigrad.tensor(cupy.asarray(param), requires_grad=True)
+    opt = cls([p], **kwargs)
+    group = opt.param_groups[0]
+    state = opt._init_state(p, group)
+    update = kernel_for(opt, "cupy") if kernel_name == "cupy" else opt._update
+    for g in grads:
+        update(p, cupy.asarray(g), state, group)
+    return p.data, state
+
+
+@gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls, kwargs", CONFIGS, ids=IDS)
+def test_cupy_kernel_matches_the_reference_on_the_gpu(cls, kwargs, dtype):
+    param, grads = _values(dtype, size=1000 + 7)
+    expected, expected_state = _on_gpu(cls, kwargs, param, grads, "numpy")
+    got, state = _on_gpu(cls, kwargs, param, grads, "cupy")
+    tolerance = dict(rtol=4e-6, atol=1e-7) if dtype == np.float32 else dict(rtol=1e-13, atol=0)
+    np.testing.assert_allclose(got.get(), expected.get(), equal_nan=True, **tolerance)
+    for key, value in expected_state.items():
+        if hasattr(value, "shape"):
+            assert type(state[key]) is type(value)  # still on the GPU
+            np.testing.assert_allclose(state[key].get(), value.get(), equal_nan=True,
+                                       **tolerance)
+        else:
+            assert state[key] == pytest.approx(value, rel=1e-15)
+
+
+@gpu
+@pytest.mark.parametrize("cls, kwargs", CONFIGS[::3], ids=IDS[::3])
+def test_cupy_kernel_computes_float16_in_float32(cls, kwargs):
+    param, grads = _values(np.float16, size=257, special=False)
+    expected, _ = _on_gpu(cls, kwargs, param.astype(np.float32),
+                          [g.astype(np.float32) for g in grads], "numpy")
+    got, state = _on_gpu(cls, kwargs, param, grads, "cupy")
+    assert got.dtype == np.float16
+    np.testing.assert_allclose(got.get().astype(np.float32), expected.get(), rtol=4e-3, atol=4e-3)
+
+
+@gpu
+@pytest.mark.parametrize("size", [0, 1, 7, 10**6 + 3])
+def test_cupy_adam_sizes_and_a_non_contiguous_parameter(size):
+    import cupy
+    from optim.kernels import kernel_for
+
+    rng = np.random.default_rng(size)
+    base = cupy.asarray(rng.standard_normal((size, 2)).astype(np.float32))
+    grad = cupy.asarray(rng.standard_normal(size).astype(np.float32))
+    column = minigrad.Tensor(base[:, 0])  # a strided view: the kernel must write through it
+    opt = optim.Adam([column], lr=0.1)
+    state = opt._init_state(column, opt.param_groups[0])
+    reference_param = minigrad.tensor(base[:, 0].copy())
+    reference_state = opt._init_state(reference_param, opt.param_groups[0])
+    kernel_for(opt, "cupy")(column, grad, state, opt.param_groups[0])
+    opt._update(reference_param, grad, reference_state, opt.param_groups[0])
+    np.testing.assert_allclose(base[:, 0].get(), reference_param.data.get(), rtol=4e-6)
+
+
+@gpu
+def test_one_launch_per_group_matches_one_launch_per_parameter():
+    import cupy
+    from optim.kernels.cupy_multi_tensor import group_step
+
+    rng = np.random.default_rng(0)
+    shapes = [(3,), (16385,), (5, 7), (0,), (1,)]
+    for cls, kwargs in CONFIGS:
+        params = [minigrad.tensor(cupy.asarray(rng.standard_normal(s).astype(np.float32)),
+                                  requires_grad=True) for s in shapes]
+        grads = [cupy.asarray(rng.standard_normal(s).astype(np.float32)) for s in shapes]
+        copies = [minigrad.tensor(p.data.copy(), requires_grad=True) for p in params]
+        opt, reference = cls(params, **kwargs), cls(copies, **kwargs)
+        states = [opt._init_state(p, opt.param_groups[0]) for p in params]
+        for _ in range(2):
+            group_step(params, grads, states, opt.param_groups[0], PLANS[cls])
+            for p, g in zip(copies, grads):
+                p.grad = g
+            reference.step()
+        for p, q in zip(params, copies):
+            np.testing.assert_allclose(p.data.get(), q.data.get(), rtol=4e-6, atol=1e-7,
+                                       err_msg=cls.__name__)
+
+
+@gpu
+def test_digits_mlp_trains_on_the_gpu_end_to_end():
+    pytest.importorskip("sklearn")
+    from minigrad import nn
+    from minigrad.data import load_digits
+    import minigrad.nn.functional as F
+
+    minigrad.manual_seed(0)
+    X, y = load_digits(split=False)
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)).to("cuda")
+    opt = optim.Adam(model.parameters(), lr=1e-2)
+    loader = DataLoader(TensorDataset(X, y), batch_size=128, shuffle=True, device="cuda")
+    losses = []
+    for _ in range(5):
+        for xb, yb in loader:
+            assert xb.device == "cuda"
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    assert all(p.device == "cuda" for p in model.parameters())
+    assert all(type(a) is type(p.data) for p in model.parameters()
+               for a in opt.state[p].values() if hasattr(a, "shape"))
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+
+
+@gpu
+def test_optimizer_state_dict_is_on_the_host_and_loads_back_to_the_gpu():
+    import cupy
+
+    p = minigrad.tensor(cupy.arange(4, dtype=cupy.float32), requires_grad=True)
+    opt = optim.Adam([p], lr=0.1)
+    p.grad = cupy.ones(4, dtype=cupy.float32)
+    opt.step()
+    saved = opt.state_dict()
+    assert all(isinstance(v, np.ndarray) for v in saved["state"][0].values()
+               if hasattr(v, "shape"))
+    fresh = optim.Adam([p], lr=0.1)
+    fresh.load_state_dict(saved)
+    assert all(isinstance(v, cupy.ndarray) for v in fresh.state[p].values()
+               if hasattr(v, "shape"))
+    np.testing.assert_array_equal(fresh.state[p]["exp_avg"].get(), saved["state"][0]["exp_avg"])
