@@ -1,6 +1,7 @@
 """Command line of the gallery: ``python -m minigrad.gallery --out figures/``.
 
-Renders every registered figure (or those named with ``--only``) into ``--out`` and writes
+Renders every registered figure (or those named with ``--only``) into ``--out``, as PNG or,
+with ``--format svg`` or ``--format pdf``, for slides (animations stay GIF), and writes
 ``index.md`` with one image and caption per figure. Progress goes to stderr: a ``tqdm``
 bar on a terminal, one line per figure (``[####......] 4/10 onecycle (0.8s)``) when
 stderr is a file or a pipe, so that logs stay readable.
@@ -42,7 +43,8 @@ def progress_bar(done: int, total: int, label: str = "", seconds: Optional[float
 
 
 def _save(entry, result, path: Path, dpi: int) -> None:
-    """Save a Figure as PNG or an animation as GIF, then free it."""
+    """Save a Figure (its format from the suffix of ``path``) or an animation as GIF,
+    then free it."""
     if entry.kind == "gif":
         from matplotlib.animation import PillowWriter
 
@@ -56,7 +58,8 @@ def _save(entry, result, path: Path, dpi: int) -> None:
 
 def write_index(out: Path, rendered: Sequence[dict], total_seconds: float,
                 quick: bool = False) -> Path:
-    """Write ``out/index.md``: a heading, then per figure its image and caption."""
+    """Write ``out/index.md``: a heading, then per figure its image (the file in the
+    format it was saved in) and caption."""
     lines = ["# minigrad figure gallery", "",
              "Every figure of the chapters, regenerated with "
              "`python -m minigrad.gallery --out figures/`.", ""]
@@ -71,10 +74,15 @@ def write_index(out: Path, rendered: Sequence[dict], total_seconds: float,
 
 
 def build(out="figures", dpi: int = 120, only: Optional[Iterable[str]] = None,
-          quick: bool = False, stream: Optional[TextIO] = None) -> List[dict]:
-    """Render figures into ``out`` and write ``index.md``; return one dict per figure
-    (``name``, ``file``, ``caption``, ``seconds``)."""
-    from .registry import REGISTRY
+          quick: bool = False, stream: Optional[TextIO] = None,
+          fmt: str = "png") -> List[dict]:
+    """Render figures into ``out`` as ``fmt`` (``png``, ``svg`` or ``pdf``; animations
+    stay GIF) and write ``index.md``; return one dict per figure (``name``, ``file``,
+    ``caption``, ``seconds``)."""
+    from .registry import FORMATS, REGISTRY
+
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
 
     names = list(REGISTRY) if not only else list(dict.fromkeys(only))
     unknown = [n for n in names if n not in REGISTRY]
@@ -92,9 +100,10 @@ def build(out="figures", dpi: int = 120, only: Optional[Iterable[str]] = None,
             entry = REGISTRY[name]
             bar.set_postfix_str(name)
             t0 = time.perf_counter()
-            _save(entry, entry.make(quick=quick), out / entry.filename, dpi)
+            filename = entry.file_for(fmt)
+            _save(entry, entry.make(quick=quick), out / filename, dpi)
             seconds = time.perf_counter() - t0
-            rendered.append({"name": name, "file": entry.filename, "caption": entry.caption,
+            rendered.append({"name": name, "file": filename, "caption": entry.caption,
                              "seconds": seconds})
             bar.update(1)
             if not live:
@@ -115,6 +124,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--dpi", type=int, default=120, help="resolution (default: 120)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="render only these figures")
     parser.add_argument("--list", action="store_true", help="list figures and exit")
+    parser.add_argument("--format", default="png", choices=("png", "svg", "pdf"),
+                        help="file format of the figures (default: png; svg or pdf for "
+                             "slides); animations are always GIF")
     parser.add_argument("--quick", action="store_true",
                         help="fewer steps and coarse grids (for tests)")
     args = parser.parse_args(argv)
@@ -128,7 +140,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"{name:<{width}}  {entry.caption}")
         return 0
     try:
-        build(args.out, dpi=args.dpi, only=args.only, quick=args.quick)
+        build(args.out, dpi=args.dpi, only=args.only, quick=args.quick, fmt=args.format)
     except KeyError as error:
         parser.error(str(error.args[0]))
     return 0

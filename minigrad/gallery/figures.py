@@ -10,7 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..plot import (ewa_figure, grad_norms, loss_curves, momentum_ravine,
-                    new_figure, schedule_curves, style, weight_norms)
+                    new_figure, schedule_curves, style)
+from ..plot.curves import positive_or_nan
+from ..plot.style import MARKER_COLOR
+from ..plot.style import WIDE
 from .registry import register
 
 
@@ -24,7 +27,10 @@ def _legend(fig, **kwargs) -> None:
 # ---------------------------------------------------------------- optimizers
 @register("sgd_variants", "SGD, momentum and Nesterov on the quadratic sum((θ − (1, 1))²) "
           "from θ = (0, 0), lr = 0.1, momentum 0.9, 50 steps: momentum overshoots and "
-          "oscillates, Nesterov's look-ahead damps the oscillation.")
+          "oscillates, Nesterov's look-ahead damps the oscillation and ends about a "
+          "hundred thousand times lower. On this round bowl plain SGD, which shrinks the "
+          "error by 0.8 each step, is fastest of all; momentum pays off on ravines "
+          "(momentum_ravine).")
 def sgd_variants(quick: bool = False):
     import optim
     from minigrad import Parameter
@@ -48,9 +54,50 @@ def sgd_variants(quick: bool = False):
     return fig
 
 
-@register("adam_vs_adamw", "Weight norm of the first layer of a 10→100→1 MLP fitted to "
-          "random targets, Adam + L2 (weight_decay=0.01 added to the gradient) vs AdamW "
-          "(decoupled decay), lr = 1e-3, batches of 32, from the same initial weights.")
+def decay_per_step(scales, lr: float = 1e-3, weight_decay: float = 0.01, steps: int = 100,
+                   size: int = 200, seed: int = 0) -> dict:
+    """Measured weight decay per step of Adam + L2 and of AdamW, against gradient scale.
+
+    For each scale s, ``size`` weights start at 1 and get gradients s·ξ (ξ standard normal,
+    the same draws for every run), a stand-in for the loss's gradients. Each optimizer runs
+    with and without ``weight_decay``; the decay per step is the mean gap between the two
+    runs divided by ``steps``. AdamW's is lr·λ at every scale; Adam + L2 divides λθ by
+    √v̂ like the rest of the gradient, so its decay is about lr·λ/s: large where gradients
+    are small, negligible where they are large.
+
+    Returns ``{"Adam + L2": array, "AdamW": array}``, one value per scale.
+
+    Examples
+    --------
+    >>> rates = decay_per_step([1e-4, 10.0], steps=20, size=10)
+    >>> bool(rates["Adam + L2"][0] > rates["AdamW"][0] > rates["Adam + L2"][1])
+    True
+    """
+    import optim
+    from minigrad import Parameter
+
+    def final_mean(cls, scale, decay):
+        theta = Parameter(np.ones(size))
+        opt = cls([theta], lr=lr, weight_decay=decay)
+        noise = np.random.default_rng(seed).standard_normal((steps, size))
+        for xi in noise:
+            theta.grad = scale * xi
+            opt.step()
+        return float(theta.data.mean())
+
+    return {name: np.array([(final_mean(cls, s, 0.0) - final_mean(cls, s, weight_decay))
+                            / steps for s in scales])
+            for name, cls in (("Adam + L2", optim.Adam), ("AdamW", optim.AdamW))}
+
+
+@register("adam_vs_adamw", "Left: weight norm of the first layer of a 10→100→1 MLP fitted "
+          "to random targets, Adam + L2 (weight_decay = 0.01 added to the gradient) vs "
+          "AdamW (decoupled), lr = 1e-3, batches of 32, same initial weights. Here Adam + L2 "
+          "shrinks the weights faster: its decay λθ is divided by √v̂, and this layer's "
+          "gradients are small (dotted line, right). Right: the decay per step measured "
+          "against the gradient scale. AdamW decays every weight by lr·λ whatever its "
+          "gradients; with L2 inside Adam the decay is about lr·λ/|g|, so weights with "
+          "large gradients are hardly decayed at all. That is what decoupling fixes.")
 def adam_vs_adamw(quick: bool = False):
     import minigrad
     import optim
@@ -75,9 +122,30 @@ def adam_vs_adamw(quick: bool = False):
             F.mse_loss(model(x), y).backward()
             opt.step()
             norms.append(float(np.linalg.norm(model[0].weight.data)))
-    fig = weight_norms({name: norms for name, (_, _, norms) in runs.items()},
-                       title="Adam vs AdamW: weight regularisation")
-    fig.axes[0].set_xlabel("iteration")
+    model, opt, _ = runs["Adam + L2 (weight_decay in the gradient)"]
+    state = opt.state[model[0].weight]
+    typical = float(np.median(np.sqrt(state["exp_avg_sq"] / (1 - 0.999 ** state["step"]))))
+
+    scales = np.geomspace(1e-4, 10.0, 11)
+    rates = decay_per_step(scales, steps=50 if quick else 100)
+    with style():
+        fig, (left, right) = new_figure(1, 2)
+        for i, (name, (_, _, norms)) in enumerate(runs.items()):
+            left.plot(np.arange(len(norms)), norms, color=f"C{i}", label=name.split(" (")[0])
+        left.set(xlabel="iteration", ylabel="weight norm $\\|\\theta\\|_2$",
+                 title="An MLP's first layer")
+        left.legend(loc="lower left")
+        for i, (name, values) in enumerate(rates.items()):
+            right.loglog(scales, positive_or_nan(values), marker="o", color=f"C{i}",
+                         label=name)
+        right.axhline(1e-3 * 0.01, color=MARKER_COLOR, linestyle="--", linewidth=1.5,
+                      label="lr·λ")
+        right.axvline(typical, color=MARKER_COLOR, linestyle=":", linewidth=1.5,
+                      label="the MLP layer's |g|", gid="typical_gradient")
+        right.set(xlabel="gradient scale |g|", ylabel="decay per step",
+                  title="Decay vs gradient scale")
+        right.legend(loc="upper right")
+    fig.suptitle("Adam + L2 vs AdamW")
     return fig
 
 
@@ -148,11 +216,11 @@ def rosenbrock_comparison(quick: bool = False):
     steps = 200 if quick else 2000
     runs = _rosenbrock_runs(steps)
     with style():
-        fig, (ax1, ax2) = new_figure(1, 2, figsize=(16, 6))
+        fig, (ax1, ax2) = new_figure(1, 2)
         for name, losses in runs.items():
             ax1.semilogy(losses, label=name)
         ax1.set(xlabel="step", ylabel="loss (log scale)", title="Rosenbrock: loss curves")
-        ax1.legend(loc="lower left", fontsize=11)
+        ax1.legend(loc="lower left")
         names = list(runs)
         finals = [max(float(runs[n][-1]), 1e-300) for n in names]
         colours = [line.get_color() for line in ax1.get_lines()]
@@ -164,7 +232,7 @@ def rosenbrock_comparison(quick: bool = False):
         ax2.grid(False, axis="x")
         for bar, value in zip(bars, finals):
             ax2.annotate(f"{value:.2g}", (bar.get_x() + bar.get_width() / 2, value),
-                         ha="center", va="bottom", fontsize=11, xytext=(0, 2),
+                         ha="center", va="bottom", xytext=(0, 2),
                          textcoords="offset points")
         ax2.margins(y=0.15)
     return fig
@@ -227,7 +295,6 @@ def scheduler_comparison(quick: bool = False):
          "OneCycleLR": (OneCycleLR, {"max_lr": 0.1, "total_steps": total}),
          "Warmup+Cosine": (WarmupCosineSchedule, {"warmup_steps": 100, "total_steps": total})},
         steps=total, base_lr=0.1, log=True, title="Learning-rate scheduler comparison")
-    fig.set_size_inches(11, 6)
     _legend(fig, loc="lower left")
     return fig
 
@@ -247,7 +314,7 @@ def lr_schedules(quick: bool = False):
          "exponential": (ExponentialLR, {"gamma": 0.995}),
          "one-cycle": (OneCycleLR, {"max_lr": 0.1, "total_steps": 1000, "pct_start": 0.3})},
         steps=1000, base_lr=0.1, title="Learning-rate schedule comparison")
-    fig.set_size_inches(12, 6)
+    fig.set_size_inches(*WIDE)
     _legend(fig, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return fig
 
@@ -338,7 +405,7 @@ def optimizer_memory(quick: bool = False):
     from ..plot.memory import draw_memory_bars
 
     with style():
-        fig, (top, bottom) = new_figure(2, 1, figsize=(11, 9))
+        fig, (top, bottom) = new_figure(2, 1, figsize=(WIDE[0], 9))
         draw_memory_bars(top, measure_state_ratios(), title="The classics")
         draw_memory_bars(bottom, measure_state_ratios(modern_configs()),
                          title="The modern optimizers")

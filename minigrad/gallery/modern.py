@@ -10,7 +10,8 @@ import functools
 
 import numpy as np
 
-from ..plot import loss_curves, new_figure, trajectories_on_contours
+from ..plot import loss_curves, new_figure, style, trajectories_on_contours
+from ..plot.style import WIDE
 from .registry import register
 
 
@@ -111,12 +112,12 @@ def sam_flat_minimum(quick: bool = False):
     paths = {"SGD": valley_path(lambda p: optim.SGD(p, lr=0.1), steps=steps),
              "SAM (ρ = 0.3)": valley_path(lambda p: optim.SAM(p, optim.SGD, lr=0.1, rho=0.3),
                                           steps=steps)}
-    fig, (left, right) = new_figure(1, 2, figsize=(15, 5.5))
+    fig, (left, right) = new_figure(1, 2)
     xs, ys = np.linspace(-0.5, 2.5, 150), np.linspace(-1.2, 1.2, 120)
     X, Y = np.meshgrid(xs, ys)
     left.contour(X, Y, flat_valley(X, Y), levels=np.geomspace(0.01, 4.0, 12), cmap="viridis")
     left.axhline(0.0, color="0.5", linewidth=1, linestyle=":")
-    draw_trajectories(left, paths)
+    draw_trajectories(left, paths, clip=True)
     left.set(xlabel="x (along the valley)", ylabel="y (across it)", title="paths")
     left.legend(loc="upper left")
     across = np.linspace(-1.0, 1.0, 201)
@@ -189,7 +190,7 @@ def trajectories_modern(quick: bool = False):
                     300 if quick else 1500)
     fig = trajectories_on_contours(f, runs, n=60 if quick else 200,
                                    title="Modern optimizers on Rosenbrock")
-    fig.axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
-                       fontsize=11)
-    fig.set_size_inches(11, 6.5)
+    with style():
+        fig.axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.set_size_inches(*WIDE)
     return fig

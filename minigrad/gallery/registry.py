@@ -30,16 +30,55 @@ class Entry:
 
     @property
     def filename(self) -> str:
-        return f"{self.name}.{self.kind}"
+        return self.file_for()
+
+    def file_for(self, fmt: str = "png") -> str:
+        """The file name in format ``fmt`` (``png``, ``svg`` or ``pdf``); always ``.gif``
+        for an animation."""
+        if fmt not in FORMATS:
+            raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
+        return f"{self.name}.{'gif' if self.kind == 'gif' else fmt}"
 
     def make(self, quick: bool = False):
-        """Call the function, passing ``quick`` only when it takes it."""
-        if "quick" in inspect.signature(self.function).parameters:
-            return self.function(quick=quick)
-        return self.function()
+        """Call the function inside the package style, passing ``quick`` only when it
+        takes it, and give the figure the gallery's uniform text sizes."""
+        from ..plot.style import style, uniform_text
+
+        with style():
+            if "quick" in inspect.signature(self.function).parameters:
+                result = self.function(quick=quick)
+            else:
+                result = self.function()
+            uniform_text(result._fig if self.kind == "gif" else result)
+        return result
 
 
 REGISTRY: Dict[str, Entry] = {}
+FORMATS = ("png", "svg", "pdf")
+
+
+def figure(name: str, quick: bool = False):
+    """The gallery figure ``name`` as a Matplotlib Figure (an animation for ``kind="gif"``),
+    drawn exactly as ``python -m minigrad.gallery`` saves it, ready to tweak and redraw.
+
+    Parameters
+    ----------
+    name : str
+        A registered name; ``python -m minigrad.gallery --list`` shows them.
+    quick : bool, default False
+        Fewer steps and coarser grids.
+
+    Examples
+    --------
+    >>> from minigrad.gallery import figure
+    >>> fig = figure("onecycle")
+    >>> fig.axes[0].get_title()
+    'OneCycleLR schedule'
+    >>> _ = fig.axes[0].set_title("One cycle")  # then fig.savefig("onecycle.svg")
+    """
+    if name not in REGISTRY:
+        raise KeyError(f"unknown figure {name!r}; known: {sorted(REGISTRY)}")
+    return REGISTRY[name].make(quick=quick)
 
 
 def register(name: str, caption: str, *, kind: str = "png") -> Callable[[Callable], Callable]:

@@ -64,7 +64,8 @@ def loss_curves(curves: Series, *, log: bool = True, xlabel: str = "step",
     """
     fig, ax = new_figure()
     for name, losses in as_series(curves, "loss"):
-        ax.plot(_steps(losses), losses, label=name or "loss")
+        ax.plot(_steps(losses), positive_or_nan(losses) if log else losses,
+                label=name or "loss")
     ax.set(xlabel=xlabel, ylabel="loss", title=title, yscale="log" if log else "linear")
     ax.legend()
     return fig
@@ -80,6 +81,19 @@ def _schedule_values(spec: Any, steps: Optional[int], base_lr: float) -> np.ndar
         cls, kwargs = spec
         return np.asarray(lr_sequence(cls, steps, base_lr=base_lr, **kwargs), float)
     return np.asarray(spec, float).ravel()
+
+
+def positive_or_nan(values: Any) -> np.ndarray:
+    """``values`` with every entry that is not positive replaced by NaN, for a log axis.
+
+    Examples
+    --------
+    >>> positive_or_nan([0.0, 1e-3, -1.0]).tolist()
+    [nan, 0.001, nan]
+    """
+    values = np.array(values, dtype=float)
+    values[~(values > 0)] = np.nan
+    return values
 
 
 @styled
@@ -100,7 +114,9 @@ def schedule_curves(schedules: Mapping[str, Any], steps: Optional[int] = None, *
     warmup_steps : int, optional
         Draws a dotted vertical line (``gid="warmup"``) where warmup ends.
     log : bool, default False
-        Log-scaled rate axis (zeros are then left out by Matplotlib).
+        Log-scaled rate axis. Rates that are not positive (a schedule starting at 0) have
+        no place on it and are left out (drawn as gaps), rather than plunging to the
+        axis floor.
 
     Examples
     --------
@@ -109,10 +125,15 @@ def schedule_curves(schedules: Mapping[str, Any], steps: Optional[int] = None, *
     ...                        "constant": [0.1] * 10}, steps=10)
     >>> fig.axes[0].get_lines()[0].get_ydata()[:3].round(4).tolist()
     [0.1, 0.0976, 0.0905]
+    >>> fig = schedule_curves({"warmup from 0": [0.0, 0.05, 0.1]}, log=True)
+    >>> fig.axes[0].get_lines()[0].get_ydata().tolist()
+    [nan, 0.05, 0.1]
     """
     fig, ax = new_figure()
     for name, spec in schedules.items():
         values = _schedule_values(spec, steps, base_lr)
+        if log:
+            values = positive_or_nan(values)
         ax.plot(_steps(values), values, label=name)
     if warmup_steps is not None:
         ax.axvline(warmup_steps, color=MARKER_COLOR, linestyle=":", linewidth=1.5,
@@ -262,7 +283,7 @@ def effective_learning_rates(optimizer) -> np.ndarray:
 
     Read from ``optimizer.state`` after at least one step: Adam's ``exp_avg_sq``
     (``max_exp_avg_sq`` with AMSGrad), bias-corrected by 1 − β₂^t; RMSprop's
-    ``square_avg`` (minus ``grad_avg``² when centered). Flattened over all parameters.
+    ``square_avg`` (minus ``grad_avg²`` when centered). Flattened over all parameters.
 
     Examples
     --------

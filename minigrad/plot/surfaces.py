@@ -14,7 +14,7 @@ from typing import Any, Mapping, Optional, Sequence, Tuple
 import numpy as np
 from matplotlib.figure import Figure
 
-from .style import MARKER_COLOR, new_figure, styled
+from .style import MARKER_COLOR, WIDE, new_figure, styled
 
 Grid = Tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -121,10 +121,11 @@ def surface_and_contour(landscape: Any, *, n: int = 100, n_levels: int = 20,
     ['3d', 'rectilinear']
     """
     X, Y, Z, levels, minima, name = landscape_grid(landscape, n, n_levels)
-    fig = Figure(figsize=(14, 6), layout="constrained")
+    fig = Figure(figsize=WIDE, layout="constrained")
     ax3d = fig.add_subplot(1, 2, 1, projection="3d")
     ax3d.plot_surface(X, Y, Z, cmap="viridis", linewidth=0, antialiased=True, alpha=0.9)
-    ax3d.set(xlabel="$x$", ylabel="$y$", zlabel="loss")
+    ax3d.set(xlabel="$x$", ylabel="$y$")
+    ax3d.set_zlabel("loss", labelpad=12)
     ax = fig.add_subplot(1, 2, 2)
     _contours(ax, X, Y, Z, levels, minima)
     if len(minima):
@@ -133,21 +134,74 @@ def surface_and_contour(landscape: Any, *, n: int = 100, n_levels: int = 20,
     return fig
 
 
-def draw_trajectories(ax, trajectories: Any) -> None:
+def cut_at_window(path: np.ndarray, xlim: Tuple[float, float],
+                  ylim: Tuple[float, float]) -> Tuple[np.ndarray, bool]:
+    """The part of ``path`` before it first leaves the window, ended on the window's edge.
+
+    Returns ``(points, left)``: ``left`` is True when the path left the window (or stopped
+    being finite), and then the last point is where it crossed the edge.
+
+    Examples
+    --------
+    >>> points, left = cut_at_window(np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0]]),
+    ...                              (-2, 2), (-2, 2))
+    >>> points.tolist(), left
+    ([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]], True)
+    """
+    (x0, x1), (y0, y1) = sorted(xlim), sorted(ylim)
+    inside = (np.isfinite(path).all(axis=1) & (path[:, 0] >= x0) & (path[:, 0] <= x1)
+              & (path[:, 1] >= y0) & (path[:, 1] <= y1))
+    if inside.all():
+        return path, False
+    first_out = int(np.argmin(inside))
+    if first_out == 0:
+        return path[:0], True
+    a, b = path[first_out - 1], path[first_out]
+    if not np.isfinite(b).all():
+        return path[:first_out], True
+    # the largest fraction t of the step a -> b that stays inside the window
+    t = 1.0
+    for low, high, start, change in ((x0, x1, a[0], b[0] - a[0]), (y0, y1, a[1], b[1] - a[1])):
+        if change > 0:
+            t = min(t, (high - start) / change)
+        elif change < 0:
+            t = min(t, (low - start) / change)
+    return np.vstack([path[:first_out], a + t * (b - a)]), True
+
+
+def draw_trajectories(ax, trajectories: Any, *, clip: bool = False) -> None:
     """Draw paths on ``ax``, each with its start (circle) and end (cross) marked.
 
-    Markers are separate lines with ``gid`` ``"start"`` and ``"end"``, in the path's
+    With ``clip`` the paths stay inside the Axes' current limits: a path that leaves them
+    is cut where it crosses the edge (:func:`cut_at_window`), and a triangle
+    (``gid="exit"``) marks where it left; the limits are kept. Markers are
+    separate lines with ``gid`` ``"start"``, ``"end"`` and ``"exit"``, in the path's
     colour, so tests and readers can find them.
     """
+    xlim, ylim = ax.get_xlim(), ax.get_ylim()
+    first_end = first_exit = True
     for i, (name, path) in enumerate(as_paths(trajectories)):
-        (line,) = ax.plot(path[:, 0], path[:, 1], marker=".", markersize=5, label=name,
+        points, left = cut_at_window(path, xlim, ylim) if clip else (path, False)
+        (line,) = ax.plot(points[:, 0], points[:, 1], marker=".", markersize=5, label=name,
                           gid="path", zorder=3)
-        colour, first = line.get_color(), i == 0
-        ax.plot(*path[0], linestyle="none", marker="o", color=colour, markeredgecolor=MARKER_COLOR,
-                label="start" if first else "_start", gid="start", zorder=4)
-        ax.plot(*path[-1], linestyle="none", marker="X", color=colour,
-                markeredgecolor=MARKER_COLOR, label="end" if first else "_end", gid="end",
-                zorder=4)
+        colour = line.get_color()
+        if not len(points):
+            continue
+        ax.plot(*points[0], linestyle="none", marker="o", color=colour,
+                markeredgecolor=MARKER_COLOR, label="start" if i == 0 else "_start",
+                gid="start", zorder=4)
+        if left:
+            ax.plot(*points[-1], linestyle="none", marker="^", markersize=12, color=colour,
+                    markeredgecolor=MARKER_COLOR, clip_on=False, gid="exit", zorder=4,
+                    label="left the plot" if first_exit else "_exit")
+            first_exit = False
+        else:
+            ax.plot(*points[-1], linestyle="none", marker="X", color=colour,
+                    markeredgecolor=MARKER_COLOR, label="end" if first_end else "_end",
+                    gid="end", zorder=4)
+            first_end = False
+    if clip:
+        ax.set(xlim=xlim, ylim=ylim)
 
 
 @styled
@@ -169,8 +223,10 @@ def trajectories_on_contours(landscape: Any, trajectories: Any, *, n: int = 200,
     Returns
     -------
     Figure
-        One Axes; its lines with ``gid`` ``"path"``, ``"start"``, ``"end"`` and
-        ``"minimum"`` hold the paths and markers.
+        One Axes, limited to the landscape's grid; its lines with ``gid`` ``"path"``,
+        ``"start"``, ``"end"``, ``"exit"`` and ``"minimum"`` hold the paths and markers.
+        A path that leaves the grid is cut at its edge, where a triangle (``"exit"``)
+        marks it.
 
     Examples
     --------
@@ -181,9 +237,9 @@ def trajectories_on_contours(landscape: Any, trajectories: Any, *, n: int = 200,
     ['path', 'start', 'end']
     """
     X, Y, Z, levels, minima, name = landscape_grid(landscape, n, n_levels)
-    fig, ax = new_figure(figsize=(8, 6.5))
+    fig, ax = new_figure()
     _contours(ax, X, Y, Z, levels, minima)
-    draw_trajectories(ax, trajectories)
+    draw_trajectories(ax, trajectories, clip=True)
     ax.set_title(title if title is not None else name)
     ax.legend(loc="best")
     return fig
@@ -255,11 +311,11 @@ def momentum_ravine(steps: int = 40, *, lr: float = 0.095, beta: float = 0.9,
     X, Y = np.meshgrid(xs, ys)
     Z = 0.5 * (a * X**2 + b * Y**2)
     levels = np.geomspace(Z.max() * 1e-3, Z.max(), 12)
-    fig, axes = new_figure(1, 2, figsize=(15, 4.5), sharey=True)
+    fig, axes = new_figure(1, 2, figsize=(WIDE[0], 4.5), sharey=True)
     for ax, (name, path) in zip(axes, ravine_paths(steps, lr=lr, beta=beta, curvature=curvature,
                                                    start=start).items()):
         _contours(ax, X, Y, Z, levels, np.zeros((1, 2)))
-        draw_trajectories(ax, {name: path})
+        draw_trajectories(ax, {name: path}, clip=True)
         ax.set_title(name)
         ax.legend(loc="lower right")
     return fig
