@@ -90,6 +90,8 @@ class GradNormRecorder:
     max_norm : float or None
         The threshold of the last :meth:`clip_grad_norm_` (for :meth:`plot`).
 
+    Notes
+    -----
     Each :meth:`record` call appends one entry to its stage's series, so step k of a
     stage is its k-th record.
 

@@ -73,6 +73,8 @@ class OneCycleLR(LRScheduler):
     last_epoch : int, default -1
         Step to resume from (see :class:`LRScheduler`).
 
+    Notes
+    -----
     Stepping past ``total_steps`` raises ``ValueError`` and changes nothing.
 
     Examples

@@ -58,6 +58,8 @@ class LRScheduler:
     last_epoch : int
         Number of ``step()`` calls since the start (0 right after construction).
 
+    Notes
+    -----
     Subclasses write ``get_lr()`` and, where the schedule has a formula of the step
     number, ``_get_closed_form_lr()``; schedules that also move the momentum write
     ``get_momentum()``.

@@ -63,7 +63,7 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """Absolute error |x − y|, reduced."""
+    """Absolute error ``|x − y|``, reduced."""
     input, target = _same_shape_target(input, target, "l1_loss", strict=False)
     return _reduce((input - target).abs(), reduction)
 

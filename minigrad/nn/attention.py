@@ -248,6 +248,8 @@ class MultiheadAttention(Module):
     dtype : optional
         The parameters' dtype (the default dtype when None).
 
+    Notes
+    -----
     ``in_proj_bias`` is (3E,), ``out_proj`` a ``Linear(E, E)``. Initialisation as
     PyTorch: Xavier-uniform projection weights, zero biases, Xavier-normal bias_k/bias_v.
 

@@ -34,7 +34,7 @@ class MSELoss(_Loss):
 
 
 class L1Loss(_Loss):
-    """Mean absolute error: mean(|x − y|)."""
+    """Mean absolute error: ``mean(|x − y|)``."""
 
     def forward(self, input: Tensor, target) -> Tensor:
         return F.l1_loss(input, target, reduction=self.reduction)

@@ -124,6 +124,8 @@ class ResNet(Module):
     norm_layer : callable, optional
         Builds the normalisation layers (``BatchNorm2d`` if None).
 
+    Notes
+    -----
     Convolutions start from ``kaiming_normal_(mode="fan_out", nonlinearity="relu")``,
     BatchNorms from scale 1 and shift 0, the classifier from ``Linear``'s default
     (torchvision's choices).
@@ -192,7 +194,7 @@ class ResNet(Module):
 def cifar_resnet(depth: int = 20, num_classes: int = 10, in_channels: int = 3,
                  width: int = 16, **kwargs) -> ResNet:
     """The paper's CIFAR ResNet of ``depth`` = 6n + 2 layers (20, 32, 44, 56, 110, …):
-    three stages of n ``BasicBlock``s with width, 2·width and 4·width channels."""
+    three stages of n ``BasicBlock`` blocks with width, 2·width and 4·width channels."""
     if depth < 8 or (depth - 2) % 6:
         raise ValueError(f"depth must be 6n + 2 with n >= 1 (8, 14, 20, 32, …), got {depth}")
     n = (depth - 2) // 6

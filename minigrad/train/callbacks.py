@@ -107,6 +107,8 @@ class EarlyStopping:
         On stopping, load the model's weights of the best epoch back (kept as a copy of
         ``model.state_dict()`` whenever the value improves).
 
+    Notes
+    -----
     Use one instance per run: it remembers the best value.
 
     Examples
