@@ -17,7 +17,7 @@ from ..adamw import AdamW
 from ..nadam import NAdam
 from ..radam import RAdam
 from . import register
-from .numba_common import fused, launch, prange
+from .numba_common import adam_moments, fused, launch, prange, weight_decayed
 
 
 # ---------------------------------------------------------------------------- Adam, AdamW
@@ -26,14 +26,10 @@ def adam_kernel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, one_min
                 beta2, one_minus_beta2, eps, weight_decay, shrink, sqrt_bias_correction2,
                 step_size, use_l2, decoupled, amsgrad):
     for i in prange(param.size):
-        theta = param[i]
-        g = grad[i]
-        if decoupled:
-            theta = theta * shrink                      # θ ← (1 − ηλ)·θ
-        elif use_l2:
-            g = g + weight_decay * theta                # g ← g + λ·θ
-        m = exp_avg[i] * beta1 + one_minus_beta1 * g
-        v = exp_avg_sq[i] * beta2 + one_minus_beta2 * g * g
+        theta, g = weight_decayed(param[i], grad[i], weight_decay, shrink, use_l2,
+                                  decoupled)
+        m, v = adam_moments(exp_avg[i], exp_avg_sq[i], g, beta1, one_minus_beta1, beta2,
+                            one_minus_beta2)
         exp_avg[i] = m
         exp_avg_sq[i] = v
         if amsgrad:
@@ -71,14 +67,10 @@ def nadam_kernel(param, grad, exp_avg, exp_avg_sq, beta1, one_minus_beta1, beta2
                  one_minus_beta2, eps, weight_decay, shrink, bias_correction2, grad_step,
                  momentum_step, use_l2, decoupled):
     for i in prange(param.size):
-        theta = param[i]
-        g = grad[i]
-        if decoupled:
-            theta = theta * shrink
-        elif use_l2:
-            g = g + weight_decay * theta
-        m = exp_avg[i] * beta1 + one_minus_beta1 * g
-        v = exp_avg_sq[i] * beta2 + one_minus_beta2 * g * g
+        theta, g = weight_decayed(param[i], grad[i], weight_decay, shrink, use_l2,
+                                  decoupled)
+        m, v = adam_moments(exp_avg[i], exp_avg_sq[i], g, beta1, one_minus_beta1, beta2,
+                            one_minus_beta2)
         exp_avg[i] = m
         exp_avg_sq[i] = v
         denom = np.sqrt(v / bias_correction2) + eps
@@ -113,14 +105,10 @@ def radam_kernel(param, grad, exp_avg, exp_avg_sq, beta1, one_minus_beta1, beta2
                  one_minus_beta2, eps, weight_decay, shrink, bias_correction1,
                  sqrt_bias_correction2, rectified_lr, lr, use_l2, decoupled, rectified):
     for i in prange(param.size):
-        theta = param[i]
-        g = grad[i]
-        if decoupled:
-            theta = theta * shrink
-        elif use_l2:
-            g = g + weight_decay * theta
-        m = exp_avg[i] * beta1 + one_minus_beta1 * g
-        v = exp_avg_sq[i] * beta2 + one_minus_beta2 * g * g
+        theta, g = weight_decayed(param[i], grad[i], weight_decay, shrink, use_l2,
+                                  decoupled)
+        m, v = adam_moments(exp_avg[i], exp_avg_sq[i], g, beta1, one_minus_beta1, beta2,
+                            one_minus_beta2)
         exp_avg[i] = m
         exp_avg_sq[i] = v
         corrected_m = m / bias_correction1

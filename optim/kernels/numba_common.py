@@ -32,6 +32,28 @@ def fused(loop):
     return njit(**COMPILE_OPTIONS)(loop)
 
 
+def element_rule(rule):
+    """Compile a per-element helper that kernels call inside their loop (inlined there)."""
+    return njit(inline="always", error_model="numpy")(rule)
+
+
+@element_rule
+def weight_decayed(theta, g, weight_decay, shrink, use_l2, decoupled):
+    """Weight decay, either decoupled, θ ← (1 − ηλ)·θ (``shrink`` = 1 − ηλ), or as L2 in
+    the gradient, g ← g + λ·θ. Returns the new (θ, g)."""
+    if decoupled:
+        theta = theta * shrink
+    elif use_l2:
+        g = g + weight_decay * theta
+    return theta, g
+
+
+@element_rule
+def adam_moments(m, v, g, beta1, one_minus_beta1, beta2, one_minus_beta2):
+    """Adam's moments: m ← β1·m + (1 − β1)·g, v ← β2·v + (1 − β2)·g². Returns (m, v)."""
+    return m * beta1 + one_minus_beta1 * g, v * beta2 + one_minus_beta2 * g * g
+
+
 def launch(kernel, arrays: list, *scalars):
     """Run ``kernel`` on the flat views of ``arrays`` and the scalars cast to their dtype.
 

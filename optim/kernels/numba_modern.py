@@ -12,7 +12,7 @@ import numpy as np
 from ..lamb import LAMB
 from ..lion import Lion
 from . import register
-from .numba_common import fused, launch, prange
+from .numba_common import adam_moments, fused, launch, prange
 
 
 # ---------------------------------------------------------------------------- Lion
@@ -54,8 +54,8 @@ def lamb_direction_kernel(param, grad, exp_avg, exp_avg_sq, direction, beta1,
     for i in prange(param.size):
         theta = param[i]
         g = grad[i]
-        m = exp_avg[i] * beta1 + one_minus_beta1 * g
-        v = exp_avg_sq[i] * beta2 + one_minus_beta2 * g * g
+        m, v = adam_moments(exp_avg[i], exp_avg_sq[i], g, beta1, one_minus_beta1, beta2,
+                            one_minus_beta2)
         exp_avg[i] = m
         exp_avg_sq[i] = v
         r = (m / bias_correction1) / (np.sqrt(v / bias_correction2) + eps)
