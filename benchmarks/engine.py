@@ -73,6 +73,23 @@ def _minigrad_adam(params, backend: str):
         return None
 
 
+def timed_step(model, loss_fn, opt, x, y):
+    """A function running one training step (either framework) and returning the
+    seconds of each phase: zero_grad, forward, backward, optimizer, the whole step."""
+    def step() -> tuple:
+        t0 = time.perf_counter()
+        model.zero_grad()
+        t1 = time.perf_counter()
+        loss = loss_fn(model(x), y)
+        t2 = time.perf_counter()
+        loss.backward()
+        t3 = time.perf_counter()
+        opt.step()
+        t4 = time.perf_counter()
+        return t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0
+    return step
+
+
 def mlp_step_minigrad(x: np.ndarray, y: np.ndarray, backend: str = "numpy"):
     """A function running one training step and returning the seconds of each phase."""
     minigrad.manual_seed(0)
@@ -80,40 +97,15 @@ def mlp_step_minigrad(x: np.ndarray, y: np.ndarray, backend: str = "numpy"):
     opt = _minigrad_adam(model.parameters(), backend)
     if opt is None:
         return None
-    xt, yt = minigrad.tensor(x), minigrad.tensor(y)
-
-    def step() -> tuple:
-        t0 = time.perf_counter()
-        model.zero_grad()
-        t1 = time.perf_counter()
-        loss = F.cross_entropy(model(xt), yt)
-        t2 = time.perf_counter()
-        loss.backward()
-        t3 = time.perf_counter()
-        opt.step()
-        t4 = time.perf_counter()
-        return t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0
-    return step
+    return timed_step(model, F.cross_entropy, opt, minigrad.tensor(x), minigrad.tensor(y))
 
 
 def mlp_step_torch(x: np.ndarray, y: np.ndarray):
     torch.manual_seed(0)
     model = _torch_mlp()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-
-    def step() -> tuple:
-        t0 = time.perf_counter()
-        model.zero_grad()
-        t1 = time.perf_counter()
-        loss = torch.nn.functional.cross_entropy(model(xt), yt)
-        t2 = time.perf_counter()
-        loss.backward()
-        t3 = time.perf_counter()
-        opt.step()
-        t4 = time.perf_counter()
-        return t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0
-    return step
+    return timed_step(model, torch.nn.functional.cross_entropy, opt, torch.from_numpy(x),
+                      torch.from_numpy(y))
 
 
 def _time_in_turns(runners: dict, steps: int, block: int = 50, settle: int = 5) -> tuple:
