@@ -27,6 +27,7 @@ from typing import Callable, Optional, Tuple
 from minigrad.backend import get_array_module
 
 from .checks import Betas, PositiveInt, Range
+from .kernels import get_default_backend
 from .optimizer import Optimizer, _evaluate, read_only
 
 
@@ -215,6 +216,7 @@ class _ScheduleFree(Optimizer):
         if not all(group["train_mode"] for group in self.param_groups):
             raise RuntimeError(_EVAL_MODE_MESSAGE.format(name=type(self).__name__))
         loss = _evaluate(closure)
+        backend = self.backend or get_default_backend()
         for group in self.param_groups:
             lr, group["lr_max"], group["weight_sum"], ckp1 = schedule_free_coefficients(
                 group["k"], group["lr"], group["lr_max"], group["weight_sum"],
@@ -227,7 +229,9 @@ class _ScheduleFree(Optimizer):
                 state = self.state[p]
                 if not state:
                     state.update(self._init_state(p, group))
-                self._update(p, read_only(p.grad), state, group, lr=lr, ckp1=ckp1)
+                grad = read_only(p.grad)
+                update = self._kernel(backend, p, grad, state) or self._update
+                update(p, grad, state, group, lr=lr, ckp1=ckp1)
                 p._version += 1
             group["k"] += 1
         return loss

@@ -45,6 +45,25 @@ CASES = [
     (optim.Lion, dict(lr=0.01, weight_decay=0.1)),
     (optim.LAMB, dict(lr=0.01, weight_decay=0.1)),
     (optim.LAMB, dict(lr=0.01, clamp_value=0.5, bias_correction=False)),
+    (optim.Adafactor, dict()),
+    (optim.Adafactor, dict(lr=0.1, beta2_decay=-0.5, eps=(1e-3, 1e-2), d=1.5,
+                           weight_decay=0.1, maximize=True)),
+    (optim.AdafactorShazeer, dict()),
+    (optim.AdafactorShazeer, dict(lr=0.01, relative_step=False, scale_parameter=False,
+                                  beta1=0.9, weight_decay=0.1, clip_threshold=0.5)),
+    (optim.AdafactorShazeer, dict(warmup_init=True, beta1=0.0, decay_rate=-0.5)),
+    (optim.SophiaG, dict(lr=0.01)),
+    (optim.SophiaG, dict(lr=0.01, betas=(0.5, 0.9), rho=1.0, weight_decay=0.0,
+                         maximize=True)),
+    (optim.SGDScheduleFree, dict(lr=0.1)),
+    (optim.SGDScheduleFree, dict(lr=0.1, momentum=0.5, weight_decay=0.1, warmup_steps=3,
+                                 r=1.0)),
+    (optim.AdamWScheduleFree, dict(lr=0.01)),
+    (optim.AdamWScheduleFree, dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1,
+                                   warmup_steps=3, weight_lr_power=0.0)),
+    (optim.Adam8bit, dict(lr=0.01, min_8bit_size=0)),
+    (optim.AdamW8bit, dict(lr=0.01, min_8bit_size=0, block_size=4)),  # a partial block
+    (optim.Adam8bit, dict(lr=0.01, weight_decay=0.1)),  # small: float moments, AdamW's step
 ]
 # LAMB's norms are summed in float64 by the kernel, in float32 by the reference: they
 # overflow at different sizes, so the extreme-value comparison leaves LAMB out.
@@ -53,16 +72,33 @@ CASE_IDS = [f"{cls.__name__}-{'-'.join(kw) or 'plain'}-{n}" for n, (cls, kw) in 
 TOLERANCE = {np.float32: 1e-6, np.float64: 1e-14}
 
 
+def new_optimizer(cls, params, backend, kwargs):
+    """``cls(params, backend=backend, **kwargs)``, ready to step (schedule-free
+    optimizers start in eval mode: they are switched to train mode)."""
+    optimizer = cls(params, backend=backend, **kwargs)
+    if isinstance(optimizer, (optim.SGDScheduleFree, optim.AdamWScheduleFree)):
+        optimizer.train()
+    return optimizer
+
+
+def take_step(optimizer):
+    """One step. SophiaG then refreshes its Hessian from the same gradient (as
+    optim.hessian.gnb_hessian_step does every k steps), so that its ratio is exercised."""
+    optimizer.step()
+    if isinstance(optimizer, optim.SophiaG):
+        optimizer.update_hessian()
+
+
 def make_pair(cls, kwargs, values, backends=("numpy", "numba")):
     """One parameter and one optimizer per backend, all starting from ``values``."""
     params = {b: minigrad.tensor(values.copy(), requires_grad=True) for b in backends}
-    return params, {b: cls([params[b]], backend=b, **kwargs) for b in backends}
+    return params, {b: new_optimizer(cls, [params[b]], b, kwargs) for b in backends}
 
 
 def step_both(params, optimizers, grad):
     for backend, p in params.items():
         p.grad = grad.copy()
-        optimizers[backend].step()
+        take_step(optimizers[backend])
 
 
 def assert_same(params, optimizers, rtol):
@@ -107,7 +143,8 @@ def test_kernel_matches_reference(cls, kwargs, dtype, size):
     run_case(cls, kwargs, dtype, size)
 
 
-@pytest.mark.parametrize("cls, kwargs", [CASES[1], CASES[4]], ids=["SGD", "Adam"])
+@pytest.mark.parametrize("cls, kwargs", [CASES[1], CASES[4], CASES[30]],
+                         ids=["SGD", "Adam", "Adam8bit"])
 def test_kernel_matches_reference_on_a_million_elements(cls, kwargs):
     run_case(cls, kwargs, np.float32, 10**6 + 3, steps=2)
 
@@ -128,11 +165,11 @@ def test_kernel_matches_reference_on_zero_grads_and_extreme_values(cls, kwargs):
 @pytest.mark.parametrize("cls, kwargs", CASES, ids=CASE_IDS)
 def test_kernel_never_writes_the_gradient(cls, kwargs):
     p = minigrad.tensor(np.linspace(-1, 1, 9, dtype=np.float32), requires_grad=True)
-    opt = cls([p], backend="numba", **kwargs)
+    opt = new_optimizer(cls, [p], "numba", kwargs)
     grad = np.linspace(2, -2, 9, dtype=np.float32)
     for _ in range(2):
         p.grad = grad.copy()
-        opt.step()
+        take_step(opt)
         np.testing.assert_array_equal(p.grad, grad)
 
 
@@ -158,6 +195,86 @@ def test_float16_parameters_are_updated_in_float32_and_stored_back(cls, kwargs):
                 wide_opt.state[wide][key][...] = value
         np.testing.assert_array_equal(fast.data, wide.data.astype(np.float16))
         wide.data[...] = fast.data
+
+
+# ------------------------------------------------------------------ matrices, bs, codes
+ADAFACTOR_CASES = [case for case in CASES if case[0] in (optim.Adafactor,
+                                                         optim.AdafactorShazeer)]
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice")     # (0, 3): NaN column means
+@pytest.mark.parametrize("shape", [(5, 7), (3, 4, 70), (1, 9), (0, 3)], ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("cls, kwargs", ADAFACTOR_CASES,
+                         ids=[CASE_IDS[CASES.index(c)] for c in ADAFACTOR_CASES])
+def test_factored_adafactor_kernels_match_reference_on_matrices(cls, kwargs, dtype, shape):
+    # the generic cases are vectors; here the row and column factors (a 3-D parameter is
+    # a stack of matrices, each with its own)
+    with np.errstate(invalid="ignore"):
+        run_case(cls, kwargs, dtype, shape)
+
+
+def test_sophia_g_kernel_uses_the_batch_size_of_each_step():
+    rng = np.random.default_rng(5)
+    params, optimizers = make_pair(optim.SophiaG, dict(lr=0.01), rng.standard_normal(64))
+    for bs in (1, 64, 5120):
+        grad = rng.standard_normal(64)
+        for backend, p in params.items():
+            p.grad = grad.copy()
+            optimizers[backend].step(bs=bs)
+            optimizers[backend].update_hessian()
+        assert_same(params, optimizers, TOLERANCE[np.float64])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_8bit_codes_and_absmax_are_the_references_after_20_steps(dtype):
+    # heavy-tailed gradients, so that blocks span many decades of the map; 5 blocks of
+    # 256, the last one partial
+    rng = np.random.default_rng(11)
+    grads = [(rng.standard_normal(1100) * rng.uniform(0, 4, 1100) ** 6).astype(dtype)
+             for _ in range(20)]
+    params, optimizers = make_pair(optim.AdamW8bit, dict(lr=0.01, min_8bit_size=0),
+                                   rng.standard_normal(1100).astype(dtype))
+    for grad in grads:
+        step_both(params, optimizers, grad)
+    np.testing.assert_array_equal(params["numba"].data, params["numpy"].data)
+    reference = optimizers["numpy"].state[params["numpy"]]
+    fast = optimizers["numba"].state[params["numba"]]
+    for key in ("exp_avg_q", "exp_avg_sq_q", "exp_avg_absmax", "exp_avg_sq_absmax"):
+        assert fast[key].dtype == reference[key].dtype
+        np.testing.assert_array_equal(fast[key], reference[key], err_msg=key)
+
+
+def test_8bit_kernel_refuses_a_changed_block_size_as_the_reference_does():
+    p = minigrad.tensor(np.linspace(0, 1, 600, dtype=np.float32), requires_grad=True)
+    opt = optim.Adam8bit([p], lr=0.1, min_8bit_size=0, backend="numba")
+    p.grad = np.ones(600, dtype=np.float32)
+    opt.step()
+    opt.param_groups[0]["block_size"] = 128
+    values = p.data.copy()
+    with pytest.raises(ValueError, match="block_size cannot change"):
+        opt.step()
+    np.testing.assert_array_equal(p.data, values)
+    assert opt.state[p]["step"] == 1
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
+def test_8bit_block_quantiser_breaks_ties_and_keeps_nonzero_as_the_reference(signed):
+    from optim.kernels import numba_quantized as q
+    from optim.quantization import quantize_blockwise
+
+    code_map = q.SIGNED_DYNAMIC_MAP if signed else q.UNSIGNED_DYNAMIC_MAP
+    midpoints = q.SIGNED_MIDPOINTS if signed else q.UNSIGNED_MIDPOINTS
+    zero = q.SIGNED_ZERO if signed else q.UNSIGNED_ZERO
+    tiny = np.float32(1e-9)                     # nearest entry 0, but not 0
+    values = np.concatenate([midpoints, code_map, [tiny, -tiny if signed else tiny, 0.0]])
+    values = values.astype(np.float32)          # absmax 1: x / absmax is x, ties exact
+    codes = np.empty(values.size, dtype=np.uint8)
+    absmax = q.quantise_block(values, codes, midpoints, zero)
+    expected, expected_absmax = quantize_blockwise(values, code_map, values.size,
+                                                   keep_nonzero=True)
+    np.testing.assert_array_equal(codes, expected)
+    assert absmax == expected_absmax[0] == 1.0
 
 
 def test_non_contiguous_parameter_is_updated_in_place():
@@ -186,9 +303,26 @@ def test_non_contiguous_gradient_uses_the_reference(monkeypatch):
     assert len(calls) == 1
 
 
+@pytest.mark.parametrize("cls", [optim.SGDScheduleFree, optim.AdamWScheduleFree])
+def test_schedule_free_steps_through_its_kernel_not_the_reference(cls, monkeypatch):
+    p = minigrad.tensor(np.ones(8, dtype=np.float32), requires_grad=True)
+    opt = new_optimizer(cls, [p], "numba", {})
+    monkeypatch.setattr(opt, "_update", lambda *a, **k: pytest.fail("reference called"))
+    p.grad = np.full(8, 0.5, dtype=np.float32)
+    opt.step()
+    assert not np.array_equal(p.data, np.ones(8, dtype=np.float32))
+
+
 # ------------------------------------------------------------------ whole optimizers
-@pytest.mark.parametrize("cls, kwargs", [CASES[2], CASES[4], CASES[14], CASES[16]],
-                         ids=["SGD", "Adam", "RMSprop", "Lion"])
+WHOLE_OPTIMIZER_CASES = {"SGD": CASES[2], "Adam": CASES[4], "RMSprop": CASES[14],
+                         "Lion": CASES[16], "Adafactor": CASES[19],
+                         "AdafactorShazeer": CASES[22], "SophiaG": CASES[24],
+                         "SGDScheduleFree": CASES[27], "AdamWScheduleFree": CASES[29],
+                         "Adam8bit": CASES[30]}
+
+
+@pytest.mark.parametrize("cls, kwargs", WHOLE_OPTIMIZER_CASES.values(),
+                         ids=WHOLE_OPTIMIZER_CASES.keys())
 def test_optimizers_agree_over_100_steps_with_every_backend(cls, kwargs):
     rng = np.random.default_rng(7)
     shapes = [(3,), (AUTO_NUMBA_MIN_SIZE,), (5, 7)]
@@ -196,12 +330,12 @@ def test_optimizers_agree_over_100_steps_with_every_backend(cls, kwargs):
     results = {}
     for backend in ("numpy", "numba", "auto"):
         params = [minigrad.tensor(v.copy(), requires_grad=True) for v in start]
-        opt = cls(params, backend=backend, **kwargs)
+        opt = new_optimizer(cls, params, backend, kwargs)
         grads = np.random.default_rng(8)
         for _ in range(100):
             for p in params:
                 p.grad = grads.standard_normal(p.shape).astype(np.float32)
-            opt.step()
+            take_step(opt)
         results[backend] = [p.data for p in params]
     for backend in ("numba", "auto"):
         for fast, reference in zip(results[backend], results["numpy"]):

@@ -25,7 +25,9 @@ A kernel
 is registered with :func:`register` and has exactly the contract of the class's
 ``_update(p, grad, state, group)``: it updates ``p.data`` and the state arrays in place,
 increments ``state["step"]`` where ``_update`` does, never writes ``grad`` and agrees with
-the reference to rounding.
+the reference to rounding. An ``_update`` that also reads the optimizer (SophiaG's batch
+size of the step in progress) gets a kernel registered with ``method=True``, written
+``fn(optimizer, p, grad, state, group)`` and handed out bound to the optimizer.
 
 Examples
 --------
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import types
 from typing import Callable, Optional
 
 import numpy as np
@@ -59,23 +62,28 @@ AUTO_NUMBA_MIN_SIZE = 4096
 #: The kernel modules each backend imports, lazily, the first time it is asked for.
 _MODULES = {
     "numba": ("optim.kernels.numba_sgd", "optim.kernels.numba_adam",
-              "optim.kernels.numba_adaptive", "optim.kernels.numba_modern"),
+              "optim.kernels.numba_adaptive", "optim.kernels.numba_modern",
+              "optim.kernels.numba_factored", "optim.kernels.numba_sophia",
+              "optim.kernels.numba_schedule_free", "optim.kernels.numba_quantized"),
     "cupy": ("optim.kernels.cupy_elementwise",),
 }
 
 _registry: dict = {}          # (backend, optimizer class) -> kernel
+_methods: set = set()         # the kernels registered with method=True
 _loaded: dict = {}            # backend -> True once its modules are imported
 _default_backend = "auto"
 
 _FAST_EXTRA_HINT = "install the 'fast' extra: pip install -e '.[fast]'"
 
 
-def register(backend: str, *optimizer_classes: type) -> Callable:
+def register(backend: str, *optimizer_classes: type, method: bool = False) -> Callable:
     """Decorator: make ``fn(p, grad, state, group)`` the ``backend`` kernel of these classes.
 
     A class must be named explicitly: a subclass that keeps its parent's ``_update``
     (AdamW of Adam) is registered with it, and a subclass that overrides ``_update`` does
-    not silently inherit a kernel that no longer matches.
+    not silently inherit a kernel that no longer matches. ``method=True``: ``fn`` is
+    written like the method, ``fn(optimizer, p, grad, state, group)``, for an
+    ``_update`` that reads the optimizer too; :func:`kernel_for` binds it.
 
     Examples
     --------
@@ -96,6 +104,8 @@ def register(backend: str, *optimizer_classes: type) -> Callable:
     def decorate(fn: Callable) -> Callable:
         for cls in optimizer_classes:
             _registry[(backend, cls)] = fn
+        if method:
+            _methods.add(fn)
         return fn
 
     return decorate
@@ -105,10 +115,14 @@ def kernel_for(optimizer, backend: str) -> Optional[Callable]:
     """The kernel registered for ``type(optimizer)`` and ``backend``, or None.
 
     Imports the backend's kernel modules on first use (only if the backend is available).
+    A kernel registered with ``method=True`` comes bound to ``optimizer``.
     """
     if backend in ("numba", "cupy") and backend_available(backend):
         _load(backend)
-    return _registry.get((backend, type(optimizer)))
+    kernel = _registry.get((backend, type(optimizer)))
+    if kernel in _methods:
+        return types.MethodType(kernel, optimizer)
+    return kernel
 
 
 def backend_available(name: str) -> bool:
