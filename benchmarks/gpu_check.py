@@ -63,17 +63,17 @@ def minigrad_step(cupy, name: str, shapes, how: str):
         p.grad = rng.standard_normal(n, dtype=cupy.float32)
         params.append(p)
     opt = cls(params, backend="numpy" if how == "reference" else "cupy", **kwargs)
-    if how != "group":
-        return opt.step
-    from optim.kernels.cupy_multi_tensor import group_kernel_for
+    if how != "elementwise":
+        return opt.step  # the reference, or the CuPy backend: one launch per group
+    from optim.kernels import kernel_for
 
-    group_kernel = group_kernel_for(cls)
+    kernel = kernel_for(opt, "cupy")
     opt.step()  # creates the state
 
-    def step():
+    def step():  # one launch per parameter
         for group in opt.param_groups:
-            ps = [p for p in group["params"] if p.grad is not None]
-            group_kernel(ps, [p.grad for p in ps], [opt.state[p] for p in ps], group)
+            for p in group["params"]:
+                kernel(p, p.grad, opt.state[p], group)
     return step
 
 
@@ -115,13 +115,14 @@ def main() -> int:
           f"{platform.python_version()}")
     bandwidth = roofline(cupy)
     print(f"Roofline: fused 4-read/3-write pass, 100M float32: {bandwidth / 1e9:.0f} GB/s\n")
-    columns = ("reference", "cupy", "group", "torch fused", "torch foreach")
+    # "elementwise": one launch per tensor; "cupy": the backend, one launch per group
+    columns = ("reference", "elementwise", "cupy", "torch fused", "torch foreach")
     print(f"{'optimizer':<13} {'size':<10} " + " ".join(f"{c:>13}" for c in columns)
           + "   cupy % of roofline")
     for name, (_, _, _, words) in OPTIMIZERS.items():
         for label, shapes in SIZES.items():
             runners = {c: minigrad_step(cupy, name, shapes, c)
-                       for c in ("reference", "cupy", "group")}
+                       for c in ("reference", "elementwise", "cupy")}
             runners["torch fused"] = torch_step(name, shapes, "fused")
             runners["torch foreach"] = torch_step(name, shapes, "foreach")
             times = {c: (median_seconds(r) if r is not None else None)

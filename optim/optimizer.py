@@ -36,7 +36,8 @@ from typing import Any, Callable, Iterable, Optional
 import numpy as np
 
 from .checks import check_betas, check_range  # noqa: F401  (re-exported: optim.optimizer.check_range)
-from .kernels import check_backend, get_default_backend, kernel_for, resolve_backend
+from .kernels import (check_backend, get_default_backend, group_kernel_for, kernel_for,
+                      resolve_backend)
 
 # Switches that choose between PyTorch's own implementations (for-each loops, fused CUDA
 # kernels, CUDA graphs, autograd through the step). Every optimizer here accepts them so
@@ -178,11 +179,14 @@ class Optimizer:
         """The update itself: for each group and parameter, update with its gradient.
 
         The update is ``self._update`` (the reference), or the fused kernel that the
-        optimizer's backend picks for this parameter (:mod:`optim.kernels`).
+        optimizer's backend picks for this parameter (:mod:`optim.kernels`). A backend
+        with a group kernel (CuPy: one launch for many tensors) gets the group's
+        parameters all at once, after the loop.
         """
         loss = _evaluate(closure)
         backend = self.backend or get_default_backend()
         for group in self.param_groups:
+            batches: dict = {}  # group kernel -> the (p, grad, state) it updates at once
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -190,10 +194,26 @@ class Optimizer:
                 state = self.state[p]
                 if not state:
                     state.update(self._init_state(p, group))
+                group_kernel = self._group_kernel(backend, p)
+                if group_kernel is not None:
+                    batches.setdefault(group_kernel, []).append((p, grad, state))
+                    continue
                 update = self._kernel(backend, p, grad, state) or self._update
                 update(p, grad, state, group)
                 p._version += 1  # the values changed in place: graphs that saved p are stale
+            for group_kernel, batch in batches.items():
+                params, grads, states = (list(column) for column in zip(*batch))
+                group_kernel(params, grads, states, group)
+                for p in params:
+                    p._version += 1
         return loss
+
+    def _group_kernel(self, backend: str, p) -> Optional[Callable]:
+        """The kernel that updates ``p`` together with the rest of its group, or None."""
+        if backend == "numpy":
+            return None
+        chosen = resolve_backend(backend, p)
+        return None if chosen == "numpy" else group_kernel_for(self, chosen)
 
     def _kernel(self, backend: str, p, grad, state: dict) -> Optional[Callable]:
         """The fused kernel that updates ``p`` under ``backend``, or None for ``_update``.

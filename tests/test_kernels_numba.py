@@ -313,6 +313,35 @@ def test_schedule_free_steps_through_its_kernel_not_the_reference(cls, monkeypat
     assert not np.array_equal(p.data, np.ones(8, dtype=np.float32))
 
 
+def test_a_group_kernel_gets_each_groups_parameters_in_one_call():
+    class GroupSGD(optim.SGD):
+        pass
+
+    calls = []
+
+    @kernels.register_group("numba", GroupSGD)
+    def halve_all(params, grads, states, group):
+        calls.append((group["lr"], [p.shape for p in params]))
+        for p in params:
+            p.data[...] *= 0.5  # in place, as a kernel writes (no version bump)
+
+    ps = [minigrad.tensor(np.ones(n, dtype=np.float32), requires_grad=True) for n in (3, 5, 7)]
+    without_grad = minigrad.tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    opt = GroupSGD([{"params": ps[:2]}, {"params": [ps[2], without_grad], "lr": 0.2}],
+                   lr=0.1, backend="numba")
+    for p in ps:
+        p.grad = np.ones_like(p.data)
+    versions = [p._version for p in ps]
+    opt.step()
+    assert calls == [(0.1, [(3,), (5,)]), (0.2, [(7,)])]
+    assert all((p.data == 0.5).all() for p in ps) and (without_grad.data == 1).all()
+    assert [p._version for p in ps] == [v + 1 for v in versions]
+
+    reference = GroupSGD([ps[0]], lr=0.1, backend="numpy")  # the reference ignores it
+    reference.step()
+    assert len(calls) == 2 and np.allclose(ps[0].data, 0.4)
+
+
 # ------------------------------------------------------------------ whole optimizers
 WHOLE_OPTIMIZER_CASES = {"SGD": CASES[2], "Adam": CASES[4], "RMSprop": CASES[14],
                          "Lion": CASES[16], "Adafactor": CASES[19],

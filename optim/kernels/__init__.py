@@ -65,10 +65,11 @@ _MODULES = {
               "optim.kernels.numba_adaptive", "optim.kernels.numba_modern",
               "optim.kernels.numba_factored", "optim.kernels.numba_sophia",
               "optim.kernels.numba_schedule_free", "optim.kernels.numba_quantized"),
-    "cupy": ("optim.kernels.cupy_elementwise",),
+    "cupy": ("optim.kernels.cupy_elementwise", "optim.kernels.cupy_multi_tensor"),
 }
 
 _registry: dict = {}          # (backend, optimizer class) -> kernel
+_group_registry: dict = {}    # (backend, optimizer class) -> kernel of a whole group
 _methods: set = set()         # the kernels registered with method=True
 _loaded: dict = {}            # backend -> True once its modules are imported
 _default_backend = "auto"
@@ -123,6 +124,34 @@ def kernel_for(optimizer, backend: str) -> Optional[Callable]:
     if kernel in _methods:
         return types.MethodType(kernel, optimizer)
     return kernel
+
+
+def register_group(backend: str, *optimizer_classes: type) -> Callable:
+    """Decorator: make ``fn(params, grads, states, group)`` the ``backend`` kernel that
+    updates all of a group's parameters of that backend at once (on a GPU: one launch
+    for many small tensors, where one launch each would cost more than the work).
+
+    Same contract as a per-parameter kernel, for every parameter of the lists: ``grads``
+    are read-only (negated already with ``maximize``) and ``states`` initialised. It takes
+    precedence over the per-parameter kernel of the same backend and class.
+    """
+    _check_name(backend, "backend")
+    if not optimizer_classes:
+        raise TypeError("register_group(backend, *optimizer_classes) needs at least one class")
+
+    def decorate(fn: Callable) -> Callable:
+        for cls in optimizer_classes:
+            _group_registry[(backend, cls)] = fn
+        return fn
+
+    return decorate
+
+
+def group_kernel_for(optimizer, backend: str) -> Optional[Callable]:
+    """The group kernel registered for ``type(optimizer)`` and ``backend``, or None."""
+    if backend in ("numba", "cupy") and backend_available(backend):
+        _load(backend)
+    return _group_registry.get((backend, type(optimizer)))
 
 
 def backend_available(name: str) -> bool:

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import register_group
 from .cupy_elementwise import launch
 from .cupy_plans import PLANS
 from .cupy_source import CHUNK, CTYPES, OPTIONS, ElementwiseRule, multi_tensor_source
@@ -103,13 +104,15 @@ def group_step(params: list, grads: list, states: list, group: dict, plan) -> No
         launch_many(rule, datas, grad_arrays, arrays, scalars)
 
 
-def group_kernel_for(optimizer_class: type):
-    """``fn(params, grads, states, group)`` for a class with GPU kernels, else None."""
-    plan = PLANS.get(optimizer_class)
-    if plan is None:
-        return None
+def group_kernel(plan):
+    """The group kernel ``fn(params, grads, states, group)`` that runs ``plan``'s rule."""
 
-    def group_kernel(params, grads, states, group) -> None:
+    def kernel(params, grads, states, group) -> None:
         group_step(params, grads, states, group, plan)
 
-    return group_kernel
+    kernel.__name__ = plan.__name__.replace("_plan", "_multi_tensor")
+    return kernel
+
+
+for _cls, _plan in PLANS.items():
+    register_group("cupy", _cls)(group_kernel(_plan))
