@@ -11,9 +11,11 @@ from typing import Optional
 import numpy as np
 
 from ..amp.autocast import autocast_float32
+from ..autograd import Function
 from ..backend import get_array_module
-from ..ops import clip, log, softplus, where
+from ..ops import clip, log, reshape, softplus, where
 from ..ops._util import as_tensor
+from ..ops.softmax import Softmax, log_softmax_array
 from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -23,6 +25,11 @@ def _check_reduction(reduction: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction!r} is not a valid value for reduction: "
                          f"use 'mean', 'sum' or 'none'")
+
+
+def _check_label_smoothing(label_smoothing: float) -> None:
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -95,6 +102,8 @@ def _rows(logp: Tensor) -> Tensor:
     """(N, C, d1, …) or (C,) log-probabilities as (M, C): one row per target."""
     if logp.ndim == 1:
         return logp.reshape(1, -1)
+    if logp.ndim == 2:
+        return logp  # already one row per target
     classes_last = (0,) + tuple(range(2, logp.ndim)) + (1,)
     return logp.permute(classes_last).reshape(-1, logp.shape[1])
 
@@ -110,8 +119,7 @@ def _weighted_class_loss(logp: Tensor, target, weight, ignore_index: int, reduct
     'sum' adds the ℓᵢ, and 'mean' divides that sum by Σᵢ wᵢ (PyTorch's weighted mean).
     """
     _check_reduction(reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    _check_label_smoothing(label_smoothing)
     array = _class_targets(logp, target, ignore_index, name)
     rows = _rows(logp)
     classes = rows.shape[1]
@@ -149,6 +157,65 @@ def nll_loss(input: Tensor, target, weight: Optional[Tensor] = None, *,
                                 "nll_loss")
 
 
+class CrossEntropy(Function):
+    """Cross-entropy of logits x (M, C), one row per target, reduced:
+
+        ℓᵢ = −Σ_c qᵢ_c · log softmax(xᵢ)_c          gxᵢ = (softmax(xᵢ) · Σ_c qᵢ_c − qᵢ) · gyᵢ
+
+    where qᵢ is row i's (weighted) target distribution, for target class tᵢ, C classes,
+    class weights ``weight`` (ones without) and label smoothing ε:
+
+        qᵢ_c = (1 − ε)·wᵢ·[c = tᵢ] + (ε/C)·weight_c·maskᵢ,   wᵢ = weight[tᵢ]·maskᵢ,
+
+    and maskᵢ = 0 for an ignored target (its row gets no loss and no gradient). Without
+    weights and smoothing qᵢ = onehot(tᵢ): the gradient is softmax(xᵢ) − onehot(tᵢ).
+    'sum' adds the ℓᵢ, 'mean' divides that sum by Σᵢ wᵢ, 'none' keeps them.
+    """
+
+    def __init__(self, targets, mask, weight, label_smoothing: float, reduction: str):
+        self.targets, self.mask, self.weight = targets, mask, weight  # arrays; weight or None
+        self.label_smoothing, self.reduction = label_smoothing, reduction
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        logp = log_softmax_array(x, axis=1)
+        w = self.mask if self.weight is None else self.weight[self.targets] * self.mask
+        loss = -(w * logp[xp.arange(x.shape[0]), self.targets])
+        if self.label_smoothing > 0.0:
+            eps, classes = self.label_smoothing, x.shape[1]
+            spread = logp if self.weight is None else logp * self.weight
+            loss = (1.0 - eps) * loss - (eps / classes) * spread.sum(axis=1) * self.mask
+        self.w = w  # kept for backward's qᵢ
+        if self.reduction == "none":
+            return loss
+        if self.reduction == "sum":
+            return loss.sum()
+        self.denominator = w.sum()  # Σᵢ wᵢ
+        return loss.sum() / self.denominator
+
+    def _distributions(self, x):
+        """The rows qᵢ, an array of x's shape (M, C); divided by Σᵢ wᵢ for 'mean'."""
+        xp = get_array_module(x)
+        rows, classes = x.shape
+        eps = self.label_smoothing
+        q = xp.zeros((rows, classes), x.dtype)
+        q[xp.arange(rows), self.targets] = (1.0 - eps) * self.w
+        if eps > 0.0:
+            weight = 1.0 if self.weight is None else self.weight
+            q += (eps / classes) * weight * self.mask[:, None]
+        if self.reduction == "mean":
+            q /= self.denominator
+        return q
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        q = self._distributions(x.data)
+        if self.reduction == "none":
+            gy = reshape(gy, (-1, 1))  # one factor per row
+        p = Softmax(axis=1)(x)  # an op of x, so that create_graph=True differentiates it again
+        return (p * Tensor._make(q.sum(axis=1, keepdims=True)) - Tensor._make(q)) * gy
+
+
 def cross_entropy(input: Tensor, target, weight: Optional[Tensor] = None, *,
                   ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
@@ -156,8 +223,10 @@ def cross_entropy(input: Tensor, target, weight: Optional[Tensor] = None, *,
 
     Equals ``nll_loss(log_softmax(input, dim=1), target)``, plus label smoothing: the
     target distribution becomes q = (1 − ε)·one_hot + ε/C, so each loss is
-    ℓᵢ = −Σ_c weight[c]·q_c·log p_c (see ``_weighted_class_loss``). Computed with
-    ``log_softmax``, so logits of ±1e4 give finite losses and gradients.
+    ℓᵢ = −Σ_c weight[c]·q_c·log p_c (see ``_weighted_class_loss``). Computed as one op,
+    ``CrossEntropy``, whose gradient is softmax(x) − one_hot(target) (over N for 'mean')
+    without weights or smoothing; its log-softmax shifts by the maximum, so logits of
+    ±1e4 give finite losses and gradients.
 
     Parameters
     ----------
@@ -183,12 +252,31 @@ def cross_entropy(input: Tensor, target, weight: Optional[Tensor] = None, *,
         For a class index out of range, a target of the wrong shape, or a bad
         ``reduction`` or ``label_smoothing``.
     """
-    from .functional import log_softmax  # functional imports this module
-
     input = autocast_float32(as_tensor(input))  # float32 in autocast
-    logp = log_softmax(input, dim=0 if input.ndim == 1 else 1) if input.ndim else input
-    return _weighted_class_loss(logp, target, weight, ignore_index, reduction,
-                                label_smoothing, "cross_entropy")
+    if input.dtype.kind != "f" or (isinstance(weight, Tensor) and weight.requires_grad):
+        # rare cases, composed of ops: integer logits, a class weight that is learned
+        from .functional import log_softmax  # functional imports this module
+
+        logp = log_softmax(input, dim=0 if input.ndim == 1 else 1) if input.ndim else input
+        return _weighted_class_loss(logp, target, weight, ignore_index, reduction,
+                                    label_smoothing, "cross_entropy")
+    _check_reduction(reduction)
+    _check_label_smoothing(label_smoothing)
+    array = _class_targets(input, target, ignore_index, "cross_entropy")
+    rows = _rows(input)
+    xp = get_array_module(rows.data)
+    flat = xp.asarray(array).reshape(-1)
+    counted = flat != ignore_index
+    targets = xp.where(counted, flat, 0)  # any valid class; the mask removes its loss
+    if weight is not None:
+        weight = _constant_like(weight, rows)
+        if weight.shape != (rows.shape[1],):
+            raise ValueError(f"cross_entropy: weight must have shape ({rows.shape[1]},), "
+                             f"got {weight.shape}")
+        weight = weight.data
+    loss = CrossEntropy(targets, counted.astype(rows.dtype), weight, label_smoothing,
+                        reduction)(rows)
+    return loss.reshape(array.shape) if reduction == "none" else loss
 
 
 # ------------------------------------------------------------------ binary

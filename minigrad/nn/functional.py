@@ -1,7 +1,10 @@
 """Stateless functions behind the layers (``import minigrad.nn.functional as F``).
 
-Names and arguments follow ``torch.nn.functional``. Everything is a composition of
-minigrad ops, so gradients (of any order) come from the ops' own rules. The losses live
+Names and arguments follow ``torch.nn.functional``. Most functions are compositions of
+minigrad ops; the ones every training step runs are single ops with their own derivative
+(``linear`` is ``Linear``, ``softmax`` and ``log_softmax`` are ``Softmax`` and
+``LogSoftmax``, ``cross_entropy`` is ``CrossEntropy``). Either way the backward rules are
+written with Tensor ops, so gradients of any order come from the ops' own rules. The losses live
 in ``_losses.py`` and the convolution family in ``_conv_ops.py``; both are re-exported
 here.
 """
@@ -18,6 +21,8 @@ from ..ops import (gelu, leaky_relu, relu, reshape, sigmoid, softplus, sqrt,
                    tanh, where)
 from ..ops import pad as _pad_numpy_style
 from ..ops._util import as_tensor
+from ..ops.linalg import Linear
+from ..ops.softmax import LogSoftmax, Softmax
 from ..random import resolve_generator
 from ..sparse import embedding_rows
 from ..tensor import Tensor
@@ -35,10 +40,28 @@ __all__ = [
 
 
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
-    """y = x Wᵀ + b, with ``weight`` of shape (out_features, in_features)."""
+    """y = x Wᵀ + b, with ``weight`` of shape (out_features, in_features).
+
+    One op, ``Linear``, for the layer's case: a matrix ``weight``, a bias of shape
+    (out_features,) or none, all of one floating dtype. Anything else (a 1-D weight, a
+    bias broadcast another way, mixed dtypes, mismatched shapes) is computed as
+    ``input @ weight.T + bias``, whose ops promote dtypes and name the shapes in errors.
+    """
     input, weight, bias = autocast_lower(as_tensor(input), weight, bias)  # float16 in autocast
+    if _is_layer_case(input, weight, bias):
+        return Linear()(input, weight) if bias is None else Linear()(input, weight, bias)
     out = input @ weight.T
     return out if bias is None else out + bias
+
+
+def _is_layer_case(x: Tensor, weight, bias) -> bool:
+    """Whether ``Linear`` computes ``linear(x, weight, bias)`` (see ``linear``)."""
+    if not isinstance(weight, Tensor) or weight.ndim != 2 or x.ndim == 0:
+        return False
+    if x.dtype != weight.dtype or x.dtype.kind != "f" or x.shape[-1] != weight.shape[1]:
+        return False
+    return bias is None or (isinstance(bias, Tensor) and bias.dtype == x.dtype
+                            and bias.shape == weight.shape[:1])
 
 
 # ------------------------------------------------------------------ softmax family
@@ -60,15 +83,15 @@ def log_softmax(input: Tensor, dim: Optional[int] = -1, *, axis: Optional[int] =
     """
     x = as_tensor(input)
     x = autocast_float32(x) if dtype is None else x.astype(dtype)  # float32 in autocast
-    dim = _softmax_dim(dim, axis)
-    shifted = x - Tensor(x.data.max(axis=dim, keepdims=True))
-    return shifted - shifted.exp().sum(axis=dim, keepdims=True).log()
+    return LogSoftmax(_softmax_dim(dim, axis))(x)
 
 
 def softmax(input: Tensor, dim: Optional[int] = -1, *, axis: Optional[int] = None,
             dtype=None) -> Tensor:
     """softmax(x)ᵢ = exp(xᵢ − m) / Σⱼ exp(xⱼ − m), m = max x: never overflows."""
-    return log_softmax(input, dim, axis=axis, dtype=dtype).exp()
+    x = as_tensor(input)
+    x = autocast_float32(x) if dtype is None else x.astype(dtype)  # float32 in autocast
+    return Softmax(_softmax_dim(dim, axis))(x)
 
 
 # ------------------------------------------------------------------ regularisation

@@ -1,4 +1,5 @@
-"""Matrix product ``a @ b`` for 1-D, 2-D and batched operands (NumPy's ``matmul`` rules).
+"""Matrix product ``a @ b`` for 1-D, 2-D and batched operands (NumPy's ``matmul`` rules),
+and the affine map of a linear layer, y = x Wᵀ + b, as one op.
 
 For C = A B:  dL/dA = dL/dC · Bᵀ  and  dL/dB = Aᵀ · dL/dC, with batch axes that were
 broadcast summed back. A 1-D operand is treated as a row (left) or a column (right)
@@ -35,6 +36,38 @@ class MatMul(Function):
                 gb = swapaxes(a2, -1, -2) @ gy2
             gb = reshape(sum_to(gb, b2.shape), b.shape)
         return ga, gb
+
+
+class Linear(Function):
+    """y = x Wᵀ + b, for x of shape (…, in), W (out, in), b (out,) or no bias;
+    gx = gy W,  gW = gyᵀ x,  gb = Σ gy (over the batch axes).
+
+    The same function as ``x @ W.T + b`` in one node instead of three (transpose,
+    matmul, add). With several batch axes, gyᵀ x sums over all of them: both are first
+    seen as matrices with one row per sample.
+    """
+
+    def forward(self, x, weight, bias=None):
+        y = get_array_module(x).matmul(x, weight.T)
+        if bias is not None:
+            y += bias  # y is new memory: add the bias in place
+        return y
+
+    def backward(self, gy):
+        x, weight = self.inputs[:2]
+        gx = gw = gb = None  # an input that needs no gradient costs no product
+        if x.requires_grad:
+            gx = gy @ weight
+        if weight.requires_grad:
+            gw = _rows(gy).T @ _rows(x)
+        if len(self.inputs) == 3 and self.inputs[2].requires_grad:
+            gb = sum_to(gy, self.inputs[2].shape)
+        return gx, gw, gb
+
+
+def _rows(t: Tensor) -> Tensor:
+    """``t`` of shape (…, k) as a matrix (samples, k): one row per sample."""
+    return t if t.ndim == 2 else reshape(t, (-1, t.shape[-1]))
 
 
 def _is_transposed(b: Tensor) -> bool:

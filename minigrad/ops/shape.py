@@ -47,12 +47,19 @@ def reshape(x, *shape) -> Tensor:
     x = as_tensor(x)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    if shape == x.shape:
+    if shape == x.shape or _keeps_shape(shape, x):
         return x
     try:
         return Reshape(tuple(int(s) for s in shape))(x)
     except ValueError:
         raise ValueError(f"reshape: cannot reshape tensor of shape {x.shape} into {shape}") from None
+
+
+def _keeps_shape(shape: tuple, x: Tensor) -> bool:
+    """Whether ``shape`` with one −1 is ``x``'s own shape: (−1, 10) for (128, 10), say."""
+    if len(shape) != x.ndim or shape.count(-1) != 1 or x.size == 0:
+        return False
+    return all(s == -1 or s == t for s, t in zip(shape, x.shape))
 
 
 class Transpose(Function):
@@ -75,9 +82,13 @@ def transpose(x, *axes) -> Tensor:
         axes = tuple(axes[0])
     if not axes:
         axes = tuple(reversed(range(x.ndim)))
-    axes = tuple(normalize_axis(a, x.ndim) for a in axes)
-    if sorted(axes) != list(range(x.ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of {x.ndim} dimensions")
+    else:
+        axes = tuple(normalize_axis(a, x.ndim) for a in axes)
+        if sorted(axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of {x.ndim} "
+                             f"dimensions")
+    if axes == tuple(range(x.ndim)):  # nothing moves (.T of a 1-D tensor, permute(0, 1))
+        return x
     return Transpose(axes)(x)
 
 
@@ -91,6 +102,8 @@ def swapaxes(x, axis0: int, axis1: int) -> Tensor:
     x = as_tensor(x)
     axes = list(range(x.ndim))
     a, b = normalize_axis(axis0, x.ndim), normalize_axis(axis1, x.ndim)
+    if a == b:  # nothing moves
+        return x
     axes[a], axes[b] = axes[b], axes[a]
     return Transpose(tuple(axes))(x)
 
@@ -166,12 +179,14 @@ def expand(x, *sizes) -> Tensor:
 def _sum_to_array(x, shape):
     """Sum an array over the axes that broadcasting added or stretched to reach ``shape``."""
     lead = x.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1)
-    y = x.sum(axis=axes, keepdims=True) if axes else x
-    if lead:
-        y = y.reshape(shape)
-    return y
+    stretched = tuple(lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1)
+    axes = tuple(range(lead)) + stretched
+    if not axes:
+        return x
+    # with only added axes (a bias's gradient) the sum has ``shape`` already: a new array,
+    # not a reshaped view, so that backward can hand it to .grad without a copy
+    y = x.sum(axis=axes, keepdims=bool(stretched))
+    return y.reshape(shape) if lead and stretched else y
 
 
 class SumTo(Function):
