@@ -26,6 +26,7 @@ from minigrad.backend import get_array_module
 
 from .checks import Betas, OneOf, PositiveInt, Range, check_range
 from .hessian import PROBE_DISTRIBUTIONS, hutchinson_diagonal, hutchinson_probe
+from .kernels import get_default_backend
 from .optimizer import Optimizer, _evaluate, read_only
 
 
@@ -329,16 +330,21 @@ class SophiaH(Optimizer):
         estimates = dict(zip(map(id, (p for _, p, _ in fresh)),
                              hutchinson_diagonal([g for _, _, g in fresh],
                                                  [p for _, p, _ in fresh], probes)))
+        backend = self.backend or get_default_backend()
         for group, p, g, _ in used:
             state = self.state[p]
             sign = -1 if group["maximize"] else 1
-            grad = -g.data if group["maximize"] else g.data
-            state["step"] += 1
+            grad = read_only(-g.data if group["maximize"] else g.data)
             if id(p) in estimates:
                 sophia_hessian_ema(state["hessian"], sign * estimates[id(p)],
                                    beta2=group["betas"][1])
-            sophia_update(p.data, read_only(grad), state["exp_avg"], state["hessian"],
-                          lr=group["lr"], beta1=group["betas"][0], rho=group["rho"],
-                          weight_decay=group["weight_decay"], eps=group["eps"])
+            update = self._kernel(backend, p, grad, state) or self._update
+            update(p, grad, state, group)
             p._version += 1
         return loss
+
+    def _update(self, p, grad, state: dict, group: dict) -> None:
+        state["step"] += 1
+        sophia_update(p.data, grad, state["exp_avg"], state["hessian"], lr=group["lr"],
+                      beta1=group["betas"][0], rho=group["rho"],
+                      weight_decay=group["weight_decay"], eps=group["eps"])

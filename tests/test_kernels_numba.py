@@ -226,6 +226,20 @@ def test_sophia_g_kernel_uses_the_batch_size_of_each_step():
         assert_same(params, optimizers, TOLERANCE[np.float64])
 
 
+def test_sophia_h_kernel_follows_the_reference_through_hessian_refreshes():
+    rng = np.random.default_rng(6)
+    scale = minigrad.tensor(rng.uniform(0.5, 50.0, 300))
+    params, optimizers = {}, {}
+    for backend in ("numpy", "numba"):  # one run after the other, from the same seed:
+        minigrad.manual_seed(0)         # the same Hutchinson probes in both
+        p = params[backend] = minigrad.tensor(np.linspace(-2, 2, 300), requires_grad=True)
+        optimizers[backend] = optim.SophiaH([p], lr=0.05, rho=0.5, update_period=3,
+                                            backend=backend)
+        for _ in range(12):  # refreshes at steps 1, 4, 7, 10
+            optimizers[backend].step(lambda: 0.5 * (scale * p * p).sum())
+    assert_same(params, optimizers, TOLERANCE[np.float64])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 def test_8bit_codes_and_absmax_are_the_references_after_20_steps(dtype):
     # heavy-tailed gradients, so that blocks span many decades of the map; 5 blocks of

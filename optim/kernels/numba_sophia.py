@@ -1,4 +1,5 @@
-"""numba kernel of SophiaG's step: momentum over a clipped Hessian ratio, one fused pass.
+"""numba kernel of the Sophia step (SophiaG, SophiaH): momentum over a clipped Hessian
+ratio, in one fused pass.
 
 Per element, the reference :func:`optim.sophia.sophia_update`::
 
@@ -7,16 +8,16 @@ Per element, the reference :func:`optim.sophia.sophia_update`::
     r ← min(|m| / (ρ·B·max(h, 0) + ε), 1)
     θ ← θ − η·sign(m)·r
 
-The Hessian average h is only read: :meth:`optim.SophiaG.update_hessian` refreshes it
-(NumPy) outside the step. SophiaG's ``_update`` reads B from the optimizer (the ``bs`` of
-the step in progress), so this kernel is registered as a method. SophiaH has no kernel:
-its own ``_step`` calls the reference function directly, never ``_update``.
+The Hessian average h is only read: :meth:`optim.SophiaG.update_hessian` and SophiaH's
+Hutchinson refresh update it (NumPy) before the step. SophiaG's ``_update`` reads B from
+the optimizer (the ``bs`` of the step in progress), so its kernel is registered as a
+method; SophiaH's uses B = 1.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..sophia import SophiaG
+from ..sophia import SophiaG, SophiaH
 from . import register
 from .numba_common import fused, launch, prange
 
@@ -32,11 +33,22 @@ def sophia_kernel(param, grad, exp_avg, hessian, lr, beta1, one_minus_beta1, rho
         param[i] = theta - lr * (np.sign(m) * ratio)
 
 
-@register("numba", SophiaG, method=True)
-def sophia_g_step(optimizer: SophiaG, p, grad, state: dict, group: dict) -> None:
-    """SophiaG's ``_update`` in one fused pass (B: the optimizer's ``bs`` of this step)."""
+def sophia_step(p, grad, state: dict, group: dict, bs: float) -> None:
+    """The ``_update`` of both Sophias in one fused pass, for a batch size B = ``bs``."""
     state["step"] += 1
     lr, beta1 = group["lr"], group["betas"][0]
     launch(sophia_kernel, [p.data, grad, state["exp_avg"], state["hessian"]], float(lr),
-           float(beta1), float(1 - beta1), float(group["rho"] * optimizer._step_bs),
+           float(beta1), float(1 - beta1), float(group["rho"] * bs),
            float(group["eps"]), float(1 - lr * group["weight_decay"]))
+
+
+@register("numba", SophiaG, method=True)
+def sophia_g_step(optimizer: SophiaG, p, grad, state: dict, group: dict) -> None:
+    """SophiaG's ``_update`` (B: the optimizer's ``bs`` of this step)."""
+    sophia_step(p, grad, state, group, bs=optimizer._step_bs)
+
+
+@register("numba", SophiaH)
+def sophia_h_step(p, grad, state: dict, group: dict) -> None:
+    """SophiaH's ``_update`` (B = 1: Hutchinson estimates the mean loss's Hessian)."""
+    sophia_step(p, grad, state, group, bs=1.0)
