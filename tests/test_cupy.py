@@ -5,13 +5,15 @@ Three kinds of tests:
 * CPU, always: the plans' bookkeeping, the multi-tensor chunk table, DataLoader devices.
 * CPU, with a C++ compiler: every kernel rule (the very C source the GPU compiles) is
   compiled for the host and stepped against the NumPy reference, NaN and inf included.
-* GPU (skipped without CuPy and a GPU): every kernel against the reference on the
+* GPU (skipped without CuPy and a GPU): every kernel (the modern optimizers' staged
+  ones too) against the reference on the
   device, float16, non-contiguous parameters, one launch per group, the digits MLP
   trained end to end, and the optimizer state's round trip through the host.
 """
 from __future__ import annotations
 
 import ctypes
+import functools
 import shutil
 import subprocess
 
@@ -22,9 +24,15 @@ import minigrad
 import optim
 from minigrad.backend import cupy_available
 from minigrad.data import DataLoader, TensorDataset
-from optim.kernels import cupy_source
+from optim.kernels import cupy_elementwise, cupy_source
+from optim.kernels.cupy_modern_plans import MODERN_PLANS
+from optim.kernels.cupy_modern_source import MODERN_RULES
 from optim.kernels.cupy_plans import PLANS
 from optim.kernels.cupy_source import RULES
+from optim.schedule_free import _ScheduleFree, schedule_free_coefficients
+
+#: Every rule, the PyTorch family's and the modern optimizers'.
+ALL_RULES = {**RULES, **MODERN_RULES}
 
 gpu = pytest.mark.skipif(not cupy_available(), reason="needs CuPy and a GPU")
 
@@ -54,6 +62,26 @@ CONFIGS = [
     (optim.Lion, dict(lr=0.1, weight_decay=0.5)),
 ]
 IDS = [f"{cls.__name__}-{'-'.join(map(str, kwargs.values()))}" for cls, kwargs in CONFIGS]
+
+# The modern optimizers: staged plans, stepped as their own step() would (see _drive).
+MODERN_CONFIGS = [
+    (optim.Adafactor, dict()),
+    (optim.Adafactor, dict(lr=0.1, weight_decay=0.1, d=1.5, eps=(1e-3, 1e-3))),
+    (optim.SophiaG, dict(lr=0.1, rho=0.05)),
+    (optim.SophiaG, dict(lr=0.1, weight_decay=0.0, rho=10.0, eps=1e-3)),  # ratios < 1
+    (optim.SophiaH, dict(lr=0.1, rho=50.0, weight_decay=0.2)),
+    (optim.SGDScheduleFree, dict(lr=0.5)),
+    (optim.SGDScheduleFree, dict(lr=0.5, weight_decay=0.1, warmup_steps=2)),
+    (optim.AdamWScheduleFree, dict(lr=0.1)),
+    (optim.AdamWScheduleFree, dict(lr=0.1, weight_decay=0.1, warmup_steps=2, r=1.0)),
+    (optim.LAMB, dict(lr=0.1)),
+    (optim.LAMB, dict(lr=0.1, weight_decay=0.1, clamp_value=2.0)),
+    (optim.LAMB, dict(lr=0.1, bias_correction=False)),
+]
+MODERN_IDS = [f"{cls.__name__}-{'-'.join(map(str, kwargs.values()))}"
+              for cls, kwargs in MODERN_CONFIGS]
+#: Adafactor factors a matrix's second moment and keeps a vector's: both shapes.
+SHAPES = [(9,), (3, 3)]
 STEPS = 3
 
 
@@ -81,6 +109,41 @@ def _reference(cls, kwargs, param, grads):
     return p.data, opt.state[p]
 
 
+def _drive(cls, kwargs, param, grads, make_update, xp=np):
+    """Step ``cls`` over ``grads`` as its own ``step()`` does around ``_update``, with
+    ``make_update(opt)`` (``opt._update`` or a kernel) as the update.
+
+    The schedule-free per-group coefficients go in as ``lr=`` and ``ckp1=``; SophiaG
+    steps with ``bs=8``; both Sophias refresh the Hessian average after each step (ĝ ⊙ ĝ
+    for SophiaG, a signed stand-in for Hutchinson's estimate for SophiaH), so that the
+    later steps meet a non-zero h, negative entries included.
+    """
+    minigrad.manual_seed(0)  # SophiaH draws its probe seed when the state is created
+    p = minigrad.tensor(xp.asarray(param), requires_grad=True)
+    opt = cls([p], **kwargs)
+    group = opt.param_groups[0]
+    state = opt._init_state(p, group)
+    opt._step_bs = 8.0
+    update = make_update(opt)
+    rng = np.random.default_rng(1)
+    with np.errstate(all="ignore"):
+        for g in map(xp.asarray, grads):
+            if isinstance(opt, _ScheduleFree):
+                lr, group["lr_max"], group["weight_sum"], ckp1 = schedule_free_coefficients(
+                    group["k"], group["lr"], group["lr_max"], group["weight_sum"],
+                    warmup_steps=group["warmup_steps"], r=group["r"],
+                    weight_lr_power=group["weight_lr_power"])
+                update(p, g, state, group, lr=lr, ckp1=ckp1)
+                group["k"] += 1
+                continue
+            update(p, g, state, group)
+            if isinstance(opt, (optim.SophiaG, optim.SophiaH)):
+                estimate = (g * g if isinstance(opt, optim.SophiaG) else xp.asarray(
+                    rng.standard_normal(param.shape).astype(param.dtype)))
+                optim.sophia_hessian_ema(state["hessian"], estimate, beta2=group["betas"][1])
+    return p.data, state
+
+
 # ---------------------------------------------------------------- CPU, always
 @pytest.mark.parametrize("cls, kwargs", CONFIGS, ids=IDS)
 def test_plan_keeps_the_scalar_state_of_the_reference(cls, kwargs):
@@ -101,8 +164,40 @@ def test_plan_keeps_the_scalar_state_of_the_reference(cls, kwargs):
             assert state[key] == pytest.approx(value, rel=1e-15), key
 
 
+@pytest.mark.parametrize("cls, kwargs", MODERN_CONFIGS, ids=MODERN_IDS)
+def test_staged_plan_keeps_the_scalar_state_of_the_reference(cls, kwargs, monkeypatch):
+    from optim.kernels import kernel_for
+
+    param, grads = _values(np.float64, special=False)
+    _, expected = _drive(cls, kwargs, param, grads, lambda opt: opt._update)
+    launches = []
+
+    def count(rule, param, grad, arrays, scalars):
+        assert len(scalars) == len(rule.scalars) and len(arrays) == len(rule.arrays)
+        launches.append(rule.name)
+
+    monkeypatch.setattr(cupy_elementwise, "launch", count)
+    _, state = _drive(cls, kwargs, param, grads, lambda opt: kernel_for(opt, "cupy"))
+    assert len(launches) == STEPS * (2 if cls in (optim.LAMB, optim.Adafactor) else 1)
+    assert state.keys() == expected.keys()
+    for key, value in expected.items():
+        if isinstance(value, int):  # step, probe_seed (LAMB's trust ratio: below)
+            assert state[key] == value, key
+
+
+def test_modern_optimizers_have_a_cupy_kernel_and_no_group_kernel():
+    from optim.kernels import _group_registry, _registry
+
+    import optim.kernels.cupy_multi_tensor  # noqa: F401  (registers the group kernels)
+
+    for cls in MODERN_PLANS:
+        assert ("cupy", cls) in _registry and ("cupy", cls) not in _group_registry
+    assert not set(MODERN_PLANS) & set(PLANS)
+
+
 def test_every_rule_names_each_array_and_scalar_in_its_body():
-    for rule in RULES.values():
+    for rule in ALL_RULES.values():
+        assert rule.body.isascii(), rule.name  # CUDA source: plain ASCII, comments too
         for name in rule.arrays + rule.scalars:
             assert name in rule.body, (rule.name, name)
 
@@ -122,7 +217,7 @@ def test_chunk_table_covers_every_element_once():
 
 
 def test_multi_tensor_source_has_one_kernel_named_after_its_rule():
-    for rule in RULES.values():
+    for rule in ALL_RULES.values():
         source = cupy_source.multi_tensor_source(rule, "float", "float", "float")
         assert source.count("__global__") == 1
         assert f"void {rule.name}_multi_tensor(" in source
@@ -188,7 +283,7 @@ def host_rules(tmp_path_factory):
     for dtype, ctype in ((np.float32, "float"), (np.float64, "double")):
         source = (_HOST_PRELUDE + f"typedef {ctype} P; typedef {ctype} G; typedef {ctype} S;\n"
                   + cupy_source.PREAMBLE
-                  + "".join(_host_function(rule, ctype) for rule in RULES.values()))
+                  + "".join(_host_function(rule, ctype) for rule in ALL_RULES.values()))
         folder = tmp_path_factory.mktemp(ctype)
         (folder / "rules.cpp").write_text(source)
         # -O1 without -ffast-math and without FMA contraction: IEEE arithmetic, like NumPy
@@ -226,6 +321,39 @@ def test_kernel_rule_matches_the_reference_on_the_cpu(host_rules, cls, kwargs, d
             np.testing.assert_allclose(state[key], value, equal_nan=True, **tolerance)
 
 
+@pytest.mark.parametrize("shape", SHAPES, ids=["vector", "matrix"])
+@pytest.mark.parametrize("special", [False, True], ids=["finite", "special"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls, kwargs", MODERN_CONFIGS, ids=MODERN_IDS)
+def test_staged_kernel_matches_the_reference_on_the_cpu(host_rules, cls, kwargs, dtype,
+                                                        special, shape, monkeypatch):
+    """The registered CuPy kernel itself, its launches run by the host-compiled rules.
+
+    Also with finite values only: an inf in θ makes LAMB's norms, hence every
+    coordinate, NaN (as in the reference), which would hide the rest.
+    """
+    from optim.kernels import kernel_for
+
+    library = host_rules[np.dtype(dtype)]
+    monkeypatch.setattr(cupy_elementwise, "launch", functools.partial(_run_on_host, library))
+    param, grads = _values(dtype, special=special)
+    param, grads = param.reshape(shape), [g.reshape(shape) for g in grads]
+    frozen = [g.copy() for g in grads]
+    expected, expected_state = _drive(cls, kwargs, param, grads, lambda opt: opt._update)
+    got, state = _drive(cls, kwargs, param, grads, lambda opt: kernel_for(opt, "cupy"))
+    for g, before in zip(grads, frozen):
+        np.testing.assert_array_equal(g, before)  # the gradient is never written
+    tolerance = dict(rtol=4e-6, atol=1e-7) if dtype == np.float32 else dict(rtol=1e-13, atol=0)
+    np.testing.assert_allclose(got, expected, equal_nan=True, **tolerance)
+    assert state.keys() == expected_state.keys()
+    for key, value in expected_state.items():
+        if hasattr(value, "shape"):
+            assert state[key].dtype == value.dtype, key
+            np.testing.assert_allclose(state[key], value, equal_nan=True, **tolerance)
+        else:
+            assert state[key] == pytest.approx(value, rel=tolerance["rtol"], nan_ok=True), key
+
+
 def test_kernel_rule_never_writes_the_gradient(host_rules):
     param, grads = _values(np.float32, special=False)
     grad = grads[0]
@@ -247,7 +375,7 @@ def test_kernel_rules_compile_for_the_gpu_with_nvrtc():
     except Exception as error:  # CuPy without the NVRTC library
         pytest.skip(f"NVRTC is not usable here: {type(error).__name__}")
     del cupy
-    for rule in RULES.values():
+    for rule in ALL_RULES.values():
         for ctype in ("float", "double"):
             source = cupy_source.multi_tensor_source(rule, ctype, ctype, ctype)
             compiler._NVRTCProgram(source, "k.cu").compile(
@@ -286,6 +414,72 @@ def test_cupy_kernel_matches_the_reference_on_the_gpu(cls, kwargs, dtype):
                                        **tolerance)
         else:
             assert state[key] == pytest.approx(value, rel=1e-15)
+
+
+@gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls, kwargs", MODERN_CONFIGS, ids=MODERN_IDS)
+def test_staged_cupy_kernel_matches_the_reference_on_the_gpu(cls, kwargs, dtype):
+    import cupy
+    from optim.kernels import kernel_for
+
+    param, grads = _values(dtype, size=31 * 33)
+    param, grads = param.reshape(31, 33), [g.reshape(31, 33) for g in grads]
+    expected, expected_state = _drive(cls, kwargs, param, grads, lambda opt: opt._update,
+                                      xp=cupy)
+    got, state = _drive(cls, kwargs, param, grads, lambda opt: kernel_for(opt, "cupy"),
+                        xp=cupy)
+    tolerance = dict(rtol=4e-6, atol=1e-7) if dtype == np.float32 else dict(rtol=1e-13, atol=0)
+    np.testing.assert_allclose(got.get(), expected.get(), equal_nan=True, **tolerance)
+    for key, value in expected_state.items():
+        if hasattr(value, "shape"):
+            assert type(state[key]) is type(value)  # still on the GPU
+            np.testing.assert_allclose(state[key].get(), value.get(), equal_nan=True,
+                                       **tolerance)
+        else:
+            assert state[key] == pytest.approx(value, rel=1e-5, nan_ok=True), key
+
+
+@gpu
+@pytest.mark.parametrize("cls, kwargs", MODERN_CONFIGS[::2], ids=MODERN_IDS[::2])
+def test_staged_cupy_kernel_computes_float16_in_float32(cls, kwargs):
+    import cupy
+    from optim.kernels import kernel_for
+
+    param, grads = _values(np.float16, size=257, special=False)
+    expected, _ = _drive(cls, kwargs, param.astype(np.float32),
+                         [g.astype(np.float32) for g in grads], lambda opt: opt._update,
+                         xp=cupy)
+    got, _ = _drive(cls, kwargs, param, grads, lambda opt: kernel_for(opt, "cupy"), xp=cupy)
+    assert got.dtype == np.float16
+    np.testing.assert_allclose(got.get().astype(np.float32), expected.get(), rtol=4e-3,
+                               atol=4e-3)
+
+
+@gpu
+def test_modern_optimizers_step_through_their_own_step_on_the_gpu():
+    """``step()`` picks the CuPy kernel (SophiaG's ``bs``, schedule-free keywords)."""
+    import cupy
+
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((4, 5)).astype(np.float32)
+    for cls, kwargs in MODERN_CONFIGS:
+        if cls is optim.SophiaH:
+            continue  # needs a closure; its kernel is checked above
+        runs = []
+        for backend in ("numpy", "cupy"):
+            p = minigrad.tensor(cupy.asarray(start), requires_grad=True)
+            opt = cls([p], backend=backend, **kwargs)
+            if isinstance(opt, _ScheduleFree):
+                opt.train()
+            for _ in range(3):
+                p.grad = 2 * p.data
+                opt.step(**({"bs": 16} if cls is optim.SophiaG else {}))
+                if cls is optim.SophiaG:
+                    opt.update_hessian()
+            runs.append(p.data.get())
+        np.testing.assert_allclose(runs[1], runs[0], rtol=4e-6, atol=1e-7,
+                                   err_msg=cls.__name__)
 
 
 @gpu

@@ -13,6 +13,11 @@ line of the algorithm). The per-coordinate algebra is the optimizer's rule in
 * the state stays where the parameter is: the kernel updates the arrays in place, any
   strides (a non-contiguous parameter is updated where it lives, never a copy).
 
+The modern optimizers (Sophia, Schedule-Free, LAMB, Adafactor) have *staged* plans
+(:mod:`optim.kernels.cupy_modern_plans`): :func:`staged` launches each rule such a plan
+yields, so LAMB's norms and Adafactor's averages, taken with ``xp``, sit between two
+fused passes; their keywords (the schedule-free ``lr`` and ``ckp1``) pass through.
+
 Loaded by :mod:`optim.kernels` only when CuPy and a GPU are present; it imports without
 CuPy too (CuPy is imported when the first kernel is built).
 """
@@ -22,16 +27,22 @@ from functools import lru_cache
 from typing import Callable
 
 from ..adadelta import Adadelta
+from ..adafactor import Adafactor
 from ..adagrad import Adagrad
 from ..adam import Adam
 from ..adamax import Adamax
 from ..adamw import AdamW
+from ..lamb import LAMB
 from ..lion import Lion
 from ..nadam import NAdam
 from ..radam import RAdam
 from ..rmsprop import RMSprop
+from ..schedule_free import AdamWScheduleFree, SGDScheduleFree
 from ..sgd import SGD
+from ..sophia import SophiaG, SophiaH
 from . import register
+from .cupy_modern_plans import (adafactor_plan, adamw_schedule_free_plan, lamb_plan,
+                                sgd_schedule_free_plan, sophia_plan)
 from .cupy_plans import (adadelta_plan, adagrad_plan, adam_plan, adamax_plan, lion_plan,
                          nadam_plan, radam_plan, rmsprop_plan, sgd_plan)
 from .cupy_source import OPTIONS, ElementwiseRule, elementwise_source
@@ -67,6 +78,23 @@ def fused(plan: Callable) -> Callable:
     return kernel
 
 
+def staged(plan: Callable) -> Callable:
+    """The kernel ``fn(p, grad, state, group, **keywords)`` of a staged plan.
+
+    It launches each rule the plan yields, in order (the plan's host code between two
+    yields runs after the launch before it); ``keywords`` go to the plan (the
+    schedule-free ``lr`` and ``ckp1``, SophiaG's ``bs``).
+    """
+
+    def kernel(p, grad, state: dict, group: dict, **keywords) -> None:
+        for rule, scalars, arrays in plan(p, grad, state, group, **keywords):
+            launch(rule, p.data, grad, arrays, scalars)
+
+    kernel.__name__ = plan.__name__.replace("_plan", "_cupy")
+    kernel.__doc__ = f"The GPU step of ``{plan.__name__}``: one launch per rule it yields."
+    return kernel
+
+
 sgd_cupy = register("cupy", SGD)(fused(sgd_plan))
 adagrad_cupy = register("cupy", Adagrad)(fused(adagrad_plan))
 rmsprop_cupy = register("cupy", RMSprop)(fused(rmsprop_plan))
@@ -76,3 +104,17 @@ nadam_cupy = register("cupy", NAdam)(fused(nadam_plan))
 radam_cupy = register("cupy", RAdam)(fused(radam_plan))
 adamax_cupy = register("cupy", Adamax)(fused(adamax_plan))
 lion_cupy = register("cupy", Lion)(fused(lion_plan))
+
+# The modern optimizers (plans in cupy_modern_plans): one launch per rule of the plan.
+sophia_h_cupy = register("cupy", SophiaH)(staged(sophia_plan))
+sgd_schedule_free_cupy = register("cupy", SGDScheduleFree)(staged(sgd_schedule_free_plan))
+adamw_schedule_free_cupy = register("cupy", AdamWScheduleFree)(
+    staged(adamw_schedule_free_plan))
+lamb_cupy = register("cupy", LAMB)(staged(lamb_plan))
+adafactor_cupy = register("cupy", Adafactor)(staged(adafactor_plan))
+
+
+@register("cupy", SophiaG, method=True)
+def sophia_g_cupy(optimizer: SophiaG, p, grad, state: dict, group: dict) -> None:
+    """SophiaG's ``_update`` on the GPU (B: the optimizer's ``bs`` of this step)."""
+    sophia_h_cupy(p, grad, state, group, bs=optimizer._step_bs)

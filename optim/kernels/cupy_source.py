@@ -16,8 +16,8 @@ touches ``.grad``), and each state array and scalar has its own name. The wrappe
 every array into ``C`` locals, runs the rule, and stores ``p`` and the state back in
 their own dtypes. The scalars (learning rate, bias corrections, ...) are computed on
 the host in float64 for each step and rounded to ``C``, as NumPy rounds a Python float
-that meets a float32 array. NaN must propagate as in NumPy: ``nan_max`` and
-``nan_sign`` stand in for ``fmax`` and a sign that would drop it.
+that meets a float32 array. NaN must propagate as in NumPy: ``nan_max``, ``nan_min``
+and ``nan_sign`` stand in for ``fmax``, ``fmin`` and a sign that would drop it.
 
 Examples
 --------
@@ -39,9 +39,12 @@ PREAMBLE = r"""
 template <typename T> struct compute_type { typedef float type; };
 template <> struct compute_type<double> { typedef double type; };
 
-// NumPy's maximum and sign: a NaN in gives a NaN out (fmax would drop it).
+// NumPy's maximum, minimum and sign: a NaN in gives a NaN out (fmax would drop it).
 template <typename T> __device__ __forceinline__ T nan_max(T a, T b) {
     return (a != a || a > b) ? a : b;
+}
+template <typename T> __device__ __forceinline__ T nan_min(T a, T b) {
+    return (a != a || a < b) ? a : b;
 }
 template <typename T> __device__ __forceinline__ T nan_sign(T x) {
     return x > T(0) ? T(1) : (x < T(0) ? T(-1) : x);
