@@ -2,6 +2,9 @@
 import csv
 import io
 import math
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -251,3 +254,30 @@ def test_launcher_serves_the_app_script_on_the_asked_port():
 def test_launcher_rejects_a_port_out_of_range():
     with pytest.raises(SystemExit):
         launch.main(["--port", "70000"])
+
+
+def test_stopping_the_launcher_stops_the_server():
+    pytest.importorskip("streamlit", reason="the server needs Streamlit")
+    psutil = pytest.importorskip("psutil")
+    launcher = subprocess.Popen([sys.executable, "-m", "minigrad.playground", "--port", "0"],
+                                stdout=subprocess.PIPE, text=True)
+    children = []
+    try:
+        assert "http://localhost:" in launcher.stdout.readline()
+        deadline = time.monotonic() + 30
+        while not children and time.monotonic() < deadline:
+            children = psutil.Process(launcher.pid).children(recursive=True)
+            time.sleep(0.1)
+        assert children, "the launcher started no server"
+        launcher.terminate()  # SIGTERM, as `kill` sends
+        launcher.wait(timeout=30)
+        _, alive = psutil.wait_procs(children, timeout=30)
+        assert not alive
+    finally:
+        for process in [launcher] + children:
+            try:
+                process.kill()
+            except (ProcessLookupError, psutil.NoSuchProcess):
+                pass
+        launcher.stdout.close()
+

@@ -1,7 +1,8 @@
 """Start the playground's web server: ``python -m minigrad.playground [--port N]``.
 
 The page is served by Streamlit on localhost (``streamlit run`` on :mod:`.app`, as a
-child process); the address is printed first. ``--port 0`` picks a free port.
+child process); the address is printed first. ``--port 0`` picks a free port. Stopping
+the launcher (Ctrl-C or a plain ``kill``) stops the server with it.
 
 >>> port = free_port()
 >>> 1024 <= port < 65536
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -52,7 +54,25 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     port = args.port or free_port()
     print(f"Optimizer Playground: http://localhost:{port}  (Ctrl-C stops it)", flush=True)
+    server = subprocess.Popen(streamlit_command(port))
+    # A plain `kill` of this launcher must not leave the server running on its own.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
-        return subprocess.call(streamlit_command(port))
+        return server.wait()
     except KeyboardInterrupt:
         return 0
+    finally:
+        stop(server)
+
+
+def stop(server: subprocess.Popen, timeout: float = 5.0) -> None:
+    """End the server: ask it to stop, and kill it if it is still running after
+    ``timeout`` seconds."""
+    if server.poll() is not None:
+        return
+    server.terminate()
+    try:
+        server.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
