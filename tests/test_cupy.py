@@ -4,7 +4,10 @@ Three kinds of tests:
 
 * CPU, always: the plans' bookkeeping, the multi-tensor chunk table, DataLoader devices.
 * CPU, with a C++ compiler: every kernel rule (the very C source the GPU compiles) is
-  compiled for the host and stepped against the NumPy reference, NaN and inf included.
+  compiled for the host and stepped against the NumPy reference, NaN and inf included;
+  8-bit Adam's RawKernel source too: its per-element functions against the reference,
+  and its block loop (emulated, and the kernel run with one thread per block) keeping
+  the reference's codes and absmax over several steps.
 * GPU (skipped without CuPy and a GPU): every kernel (the modern optimizers' staged
   ones too) against the reference on the
   device, float16, non-contiguous parameters, one launch per group, the digits MLP
@@ -77,6 +80,11 @@ MODERN_CONFIGS = [
     (optim.LAMB, dict(lr=0.1)),
     (optim.LAMB, dict(lr=0.1, weight_decay=0.1, clamp_value=2.0)),
     (optim.LAMB, dict(lr=0.1, bias_correction=False)),
+    (optim.AdafactorShazeer, dict()),
+    (optim.AdafactorShazeer, dict(beta1=0.9, weight_decay=0.1, warmup_init=True)),
+    (optim.AdafactorShazeer, dict(lr=0.1, relative_step=False, scale_parameter=False,
+                                  clip_threshold=0.5, decay_rate=-0.5, beta1=0.5,
+                                  eps=(1e-3, 1e-3))),
 ]
 MODERN_IDS = [f"{cls.__name__}-{'-'.join(map(str, kwargs.values()))}"
               for cls, kwargs in MODERN_CONFIGS]
@@ -178,7 +186,8 @@ def test_staged_plan_keeps_the_scalar_state_of_the_reference(cls, kwargs, monkey
 
     monkeypatch.setattr(cupy_elementwise, "launch", count)
     _, state = _drive(cls, kwargs, param, grads, lambda opt: kernel_for(opt, "cupy"))
-    assert len(launches) == STEPS * (2 if cls in (optim.LAMB, optim.Adafactor) else 1)
+    two_launches = (optim.LAMB, optim.Adafactor, optim.AdafactorShazeer)
+    assert len(launches) == STEPS * (2 if cls in two_launches else 1)
     assert state.keys() == expected.keys()
     for key, value in expected.items():
         if isinstance(value, int):  # step, probe_seed (LAMB's trust ratio: below)
@@ -380,6 +389,11 @@ def test_kernel_rules_compile_for_the_gpu_with_nvrtc():
             source = cupy_source.multi_tensor_source(rule, ctype, ctype, ctype)
             compiler._NVRTCProgram(source, "k.cu").compile(
                 ("-arch=compute_70",) + cupy_source.OPTIONS)
+    from optim.kernels.cupy_quantized import kernel_source
+
+    for ctype in ("float", "double"):  # 8-bit Adam's RawKernel
+        compiler._NVRTCProgram(kernel_source(ctype), "k.cu").compile(
+            ("-arch=compute_70",) + cupy_source.OPTIONS)
 
 
 # ---------------------------------------------------------------- GPU
@@ -579,3 +593,334 @@ def test_optimizer_state_dict_is_on_the_host_and_loads_back_to_the_gpu():
     assert all(isinstance(v, cupy.ndarray) for v in fresh.state[p].values()
                if hasattr(v, "shape"))
     np.testing.assert_array_equal(fresh.state[p]["exp_avg"].get(), saved["state"][0]["exp_avg"])
+
+
+# ---------------------------------------------------------------- 8-bit Adam (RawKernel)
+from optim.kernels import cupy_quantized  # noqa: E402
+from optim.quantization import (SIGNED_DYNAMIC_MAP, UNSIGNED_DYNAMIC_MAP,  # noqa: E402
+                                dequantize_blockwise, quantize_blockwise)
+
+EIGHT_BIT_CONFIGS = [
+    (optim.Adam8bit, dict(lr=0.01, min_8bit_size=0)),
+    (optim.AdamW8bit, dict(lr=0.01, min_8bit_size=0, block_size=4)),  # many blocks
+    (optim.AdamW8bit, dict(lr=0.01, betas=(0.5, 0.6), weight_decay=0.5, min_8bit_size=0,
+                           block_size=100)),                          # a partial block
+    (optim.Adam8bit, dict(lr=0.01, weight_decay=0.1)),  # small: float moments, AdamW's rule
+]
+EIGHT_BIT_IDS = [f"{cls.__name__}-{'-'.join(map(str, kwargs.values()))}"
+                 for cls, kwargs in EIGHT_BIT_CONFIGS]
+
+# The CUDA keywords as plain C++, so the whole kernel source compiles for the host too.
+_KERNEL_HOST_STUBS = """
+#define __global__
+#define __shared__
+#define __constant__
+struct HostIndex { unsigned x; };
+static HostIndex threadIdx, blockIdx, blockDim;
+float shared[1 << 16];
+inline void __syncthreads() {}
+using std::min;
+"""
+
+# Array-wide wrappers of the per-element functions, and the kernel run with one thread.
+_QUANTIZED_WRAPPERS = """
+extern "C" void dequantize_all(long long n, const unsigned char* codes, float absmax,
+                               int is_signed, float* out) {
+    for (long long i = 0; i < n; ++i)
+        out[i] = dequantize(is_signed ? SIGNED_MAP : UNSIGNED_MAP, codes[i], absmax);
+}
+extern "C" void adam_all(long long n, P* param, const P* grad, float* m, float* v,
+                         const double* s) {
+    for (long long i = 0; i < n; ++i)
+        adam_element(param[i], grad[i], m[i], v[i], (P)s[0], (int)s[1], (float)s[2],
+                     (P)s[3], (float)s[4], (P)s[5], (float)s[6], (float)s[7], (float)s[8]);
+}
+extern "C" void quantise_all(long long n, const float* x, float absmax, int is_signed,
+                             unsigned char* codes) {
+    for (long long i = 0; i < n; ++i)
+        codes[i] = (unsigned char)(is_signed
+            ? nearest_code(normalise(x[i], absmax), SIGNED_MIDPOINTS, SIGNED_ZERO)
+            : nearest_code(normalise(x[i], absmax), UNSIGNED_MIDPOINTS, UNSIGNED_ZERO));
+}
+extern "C" float stored(float absmax) { return stored_absmax(absmax); }
+extern "C" void run_kernel_one_thread(int blocks, P* param, const P* grad,
+        unsigned char* m_q, unsigned char* v_q, float* m_absmax, float* v_absmax,
+        long long n, int block_size, const double* s) {
+    blockDim.x = 1;
+    threadIdx.x = 0;
+    for (int b = 0; b < blocks; ++b) {
+        blockIdx.x = b;
+        adam8bit_blockwise(param, grad, m_q, v_q, m_absmax, v_absmax, n, block_size,
+                           (P)s[0], (int)s[1], (float)s[2], (P)s[3], (float)s[4], (P)s[5],
+                           (float)s[6], (float)s[7], (float)s[8]);
+    }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def host_quantized(tmp_path_factory):
+    """8-bit Adam's CUDA source compiled for the CPU, one shared library per dtype."""
+    compiler = shutil.which("c++") or shutil.which("g++")
+    if compiler is None:
+        pytest.skip("needs a C++ compiler to run the kernel functions on the CPU")
+    libraries = {}
+    for dtype, ctype in ((np.float32, "float"), (np.float64, "double")):
+        source = (_HOST_PRELUDE + _KERNEL_HOST_STUBS + cupy_quantized.kernel_source(ctype)
+                  + _QUANTIZED_WRAPPERS)
+        folder = tmp_path_factory.mktemp("q" + ctype)
+        (folder / "quantized.cpp").write_text(source)
+        subprocess.run([compiler, "-O1", "-ffp-contract=off", "-shared", "-fPIC", "-o",
+                        str(folder / "quantized.so"), str(folder / "quantized.cpp")],
+                       check=True)
+        library = ctypes.CDLL(str(folder / "quantized.so"))
+        library.stored.restype = ctypes.c_float
+        libraries[np.dtype(dtype)] = library
+    return libraries
+
+
+def _ptr(array):
+    return array.ctypes.data_as(ctypes.c_void_p)
+
+
+def _c_float(x):
+    return ctypes.c_float(float(x))
+
+
+def _host_quantise(library, x, absmax, signed: bool):
+    codes = np.empty(x.size, dtype=np.uint8)
+    library.quantise_all(ctypes.c_longlong(x.size), _ptr(x), _c_float(absmax), int(signed),
+                         _ptr(codes))
+    return codes
+
+
+class _HostBlockLoop:
+    """Stands in for ``raw_kernel(ctype)``: the kernel's block loop, emulated in Python
+    (one quantisation block at a time), calling the host-compiled C functions for
+    every per-element step; the block's absmax is NumPy's max (NaN propagates)."""
+
+    def __init__(self, library):
+        self.library, self.launches = library, 0
+
+    def __call__(self, grid, block, args, shared_mem=0):
+        param, grad, m_q, v_q, m_absmax, v_absmax, n, block_size, *scalars = args
+        assert block[0] == cupy_quantized.threads_for(int(block_size))
+        assert shared_mem == cupy_quantized.shared_bytes(int(block_size))
+        self.launches += 1
+        lib, size = self.library, int(block_size)
+        param, grad = param.reshape(-1), grad.reshape(-1)
+        m_q, v_q = m_q.reshape(-1), v_q.reshape(-1)
+        table = np.array([float(s) for s in scalars], dtype=np.float64)
+        for b in range(grid[0]):
+            part = slice(b * size, min((b + 1) * size, int(n)))
+            count = ctypes.c_longlong(part.stop - part.start)
+            m = np.empty(part.stop - part.start, dtype=np.float32)
+            v = np.empty_like(m)
+            lib.dequantize_all(count, _ptr(m_q[part]), _c_float(m_absmax[b]), 1, _ptr(m))
+            lib.dequantize_all(count, _ptr(v_q[part]), _c_float(v_absmax[b]), 0, _ptr(v))
+            p, g = param[part].copy(), grad[part].copy()
+            lib.adam_all(count, _ptr(p), _ptr(g), _ptr(m), _ptr(v), _ptr(table))
+            param[part] = p
+            m_scale, v_scale = np.max(np.abs(m)), np.max(np.abs(v))
+            m_q[part] = _host_quantise(lib, m, m_scale, signed=True)
+            v_q[part] = _host_quantise(lib, v, v_scale, signed=False)
+            m_absmax[b] = lib.stored(_c_float(m_scale))
+            v_absmax[b] = lib.stored(_c_float(v_scale))
+
+
+class _HostKernelOneThread(_HostBlockLoop):
+    """Stands in for ``raw_kernel(ctype)``: the whole kernel compiled for the host, run
+    block after block with one thread each (its loops, indices and shared memory; the
+    reduction then has one candidate)."""
+
+    def __call__(self, grid, block, args, shared_mem=0):
+        param, grad, m_q, v_q, m_absmax, v_absmax, n, block_size, *scalars = args
+        assert shared_mem == cupy_quantized.shared_bytes(int(block_size))
+        self.launches += 1
+        table = np.array([float(s) for s in scalars], dtype=np.float64)
+        self.library.run_kernel_one_thread(
+            int(grid[0]), _ptr(param), _ptr(grad), _ptr(m_q), _ptr(v_q), _ptr(m_absmax),
+            _ptr(v_absmax), ctypes.c_longlong(int(n)), int(block_size), _ptr(table))
+
+
+def _values_8bit(dtype, size: int, steps: int = 5, special: bool = True) -> tuple:
+    """A parameter and ``steps`` gradients; with ``special``, 0, inf and NaN in places."""
+    rng = np.random.default_rng(3)
+    param = rng.standard_normal(size).astype(dtype)
+    grads = [(rng.standard_normal(size) * 10.0 ** rng.integers(-6, 2, size)).astype(dtype)
+             for _ in range(steps)]
+    if special:
+        grads[0][:5] = 0.0
+        grads[1][1] = np.inf
+        grads[2][size - 2] = np.nan
+        param[3] = np.inf
+    return param, grads
+
+
+def test_8bit_kernel_source_is_one_ascii_kernel_with_exact_maps():
+    for ctype in ("float", "double"):
+        source = cupy_quantized.kernel_source(ctype)
+        assert source.isascii() and source.count("__global__") == 1
+        assert f"typedef {ctype} P;" in source
+    for value in np.concatenate([SIGNED_DYNAMIC_MAP, UNSIGNED_DYNAMIC_MAP]):
+        written = "%.8e" % float(np.float32(value))
+        assert np.float32(float(written)) == np.float32(value)  # the literal reads back
+    assert cupy_quantized.threads_for(1) == 1
+    assert cupy_quantized.shared_bytes(256) == 4 * (2 * 256 + 2 * 256)
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
+def test_8bit_nearest_code_is_the_references_ties_and_zero_included(host_quantized, signed):
+    code_map = SIGNED_DYNAMIC_MAP if signed else UNSIGNED_DYNAMIC_MAP
+    code_map = np.asarray(code_map, dtype=np.float32)
+    midpoints = (code_map[1:] + code_map[:-1]) / np.float32(2)
+    tiny = np.float32(1e-9)
+    x = np.concatenate([code_map, midpoints,                 # exact entries, exact ties
+                        np.nextafter(midpoints, np.float32(2)),
+                        np.nextafter(midpoints, np.float32(-2)),
+                        [0.0, -0.0, tiny, -tiny, 1.0, -1.0],
+                        np.random.default_rng(0).uniform(-1, 1, 2000)]).astype(np.float32)
+    if not signed:
+        x = np.abs(x)
+    x = np.append(x, np.float32(1.0))  # absmax 1: x / absmax is x itself
+    expected, absmax = quantize_blockwise(x, code_map, block_size=x.size, keep_nonzero=True)
+    library = host_quantized[np.dtype(np.float32)]
+    got = _host_quantise(library, x, absmax[0], signed)
+    np.testing.assert_array_equal(got, expected)
+    # a block of zeros, and blocks with a NaN or an inf: the reference's codes and absmax
+    for special in (0.0, np.nan, np.inf):
+        block = np.array([0.5, special, 0.0, 0.25], dtype=np.float32)
+        if special == 0.0:
+            block[:] = 0.0
+        expected, absmax = quantize_blockwise(block, code_map, block_size=4,
+                                              keep_nonzero=True)
+        scale = np.max(np.abs(block))
+        np.testing.assert_array_equal(_host_quantise(library, block, scale, signed), expected)
+        np.testing.assert_array_equal(library.stored(_c_float(scale)), absmax[0])
+
+
+def test_8bit_dequantize_is_the_references_for_every_code(host_quantized):
+    library = host_quantized[np.dtype(np.float32)]
+    codes = np.arange(256, dtype=np.uint8)
+    for absmax in (0.0, 1.0, 3.7e-5, 2.5e30, np.nan):
+        for signed, code_map in ((True, SIGNED_DYNAMIC_MAP), (False, UNSIGNED_DYNAMIC_MAP)):
+            expected = dequantize_blockwise(codes, np.array([absmax], np.float32), code_map,
+                                            block_size=256)
+            got = np.empty(256, dtype=np.float32)
+            library.dequantize_all(ctypes.c_longlong(256), _ptr(codes), _c_float(absmax),
+                                   int(signed), _ptr(got))
+            np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_8bit_adam_element_is_adams_step_with_float32_moments(host_quantized, dtype):
+    param, grads = _values_8bit(dtype, 64, steps=1, special=False)
+    grad = grads[0]
+    grad[5], grad[6], grad[7], param[8] = 0.0, np.inf, np.nan, -np.inf
+    rng = np.random.default_rng(1)
+    m = rng.standard_normal(64).astype(np.float32)
+    v = np.abs(rng.standard_normal(64)).astype(np.float32)
+    v[9], m[10] = 0.0, np.nan
+    lr, beta1, beta2, eps, weight_decay, step = 0.01, 0.9, 0.999, 1e-8, 0.1, 3
+    expected_p, expected_m, expected_v = param.copy(), m.copy(), v.copy()
+    with np.errstate(all="ignore"):
+        optim.adam_update(expected_p, grad, expected_m, expected_v, step=step, lr=lr,
+                          beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                          decoupled_weight_decay=True)
+    scalars = np.array([1 - lr * weight_decay, 1, beta1, 1 - beta1, beta2, 1 - beta2, eps,
+                        np.sqrt(1 - beta2 ** step), lr / (1 - beta1 ** step)])
+    host_quantized[np.dtype(dtype)].adam_all(ctypes.c_longlong(64), _ptr(param), _ptr(grad),
+                                             _ptr(m), _ptr(v), _ptr(scalars))
+    np.testing.assert_array_equal(m, expected_m)
+    np.testing.assert_array_equal(v, expected_v)
+    np.testing.assert_array_equal(param, expected_p)
+
+
+@pytest.mark.parametrize("host", [_HostBlockLoop, _HostKernelOneThread],
+                         ids=["block-loop", "kernel"])
+@pytest.mark.parametrize("special", [False, True], ids=["finite", "special"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls, kwargs", EIGHT_BIT_CONFIGS, ids=EIGHT_BIT_IDS)
+def test_8bit_kernel_keeps_the_references_codes_and_absmax_on_the_cpu(
+        host_quantized, host_rules, cls, kwargs, dtype, special, host, monkeypatch):
+    """The registered CuPy kernel over five steps, its launch run on the host: by an
+    emulation of the block loop that calls the compiled per-element functions, or by
+    the compiled kernel itself, one thread per block (the small tensors' AdamW rule by
+    the host-compiled rule)."""
+    from optim.kernels import kernel_for
+
+    loop = host(host_quantized[np.dtype(dtype)])
+    monkeypatch.setattr(cupy_quantized, "raw_kernel", lambda ctype: loop)
+    monkeypatch.setattr(cupy_elementwise, "launch",
+                        functools.partial(_run_on_host, host_rules[np.dtype(dtype)]))
+    param, grads = _values_8bit(dtype, 601, special=special)
+    param, grads = param.reshape(601, 1), [g.reshape(601, 1) for g in grads]
+    expected, expected_state = _drive(cls, kwargs, param, grads, lambda opt: opt._update)
+    got, state = _drive(cls, kwargs, param, grads, lambda opt: kernel_for(opt, "cupy"))
+    assert loop.launches == (len(grads) if kwargs.get("min_8bit_size") == 0 else 0)
+    assert state.keys() == expected_state.keys()
+    for key, value in expected_state.items():
+        if hasattr(value, "shape"):
+            assert state[key].dtype == value.dtype, key
+            np.testing.assert_array_equal(state[key], value, err_msg=key)  # codes: exact
+        else:
+            assert state[key] == value, key
+    np.testing.assert_array_equal(got, expected)
+
+
+def _assert_8bit_states_equal(got, state, expected, expected_state):
+    """Codes and absmax identical (on the GPU still), θ within a few ulp."""
+    assert state.keys() == expected_state.keys()
+    for key, value in expected_state.items():
+        if hasattr(value, "shape"):
+            assert type(state[key]) is type(value), key  # still on the GPU
+            np.testing.assert_array_equal(state[key].get(), value.get(), err_msg=key)
+        else:
+            assert state[key] == value, key
+    tolerance = dict(rtol=1e-13) if got.dtype == np.float64 else dict(rtol=4e-6, atol=1e-7)
+    np.testing.assert_allclose(got.get(), expected.get(), equal_nan=True, **tolerance)
+
+
+@gpu
+@pytest.mark.parametrize("special", [False, True], ids=["finite", "special"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls, kwargs", EIGHT_BIT_CONFIGS, ids=EIGHT_BIT_IDS)
+def test_8bit_cupy_kernel_keeps_the_references_codes_on_the_gpu(cls, kwargs, dtype, special):
+    import cupy
+    from optim.kernels import kernel_for
+
+    param, grads = _values_8bit(dtype, 1000 + 7, special=special)
+    expected, expected_state = _drive(cls, kwargs, param, grads, lambda opt: opt._update,
+                                      xp=cupy)
+    got, state = _drive(cls, kwargs, param, grads, lambda opt: kernel_for(opt, "cupy"),
+                        xp=cupy)
+    # the small tensors' float path is AdamW's elementwise rule: a few ulp, not bit for bit
+    small = kwargs.get("min_8bit_size") != 0
+    if small:
+        tolerance = dict(rtol=4e-6, atol=1e-7) if dtype == np.float32 else dict(rtol=1e-13)
+        np.testing.assert_allclose(got.get(), expected.get(), equal_nan=True, **tolerance)
+        return
+    _assert_8bit_states_equal(got, state, expected, expected_state)
+
+
+@gpu
+def test_8bit_cupy_kernel_steps_through_step_float16_and_views_by_the_reference():
+    """``step()`` with backend="cupy" picks the kernel; float16 parameters and a
+    non-contiguous one take the reference's path (on the GPU); codes bit for bit."""
+    import cupy
+
+    rng = np.random.default_rng(0)
+    for dtype, view in ((np.float32, False), (np.float64, False), (np.float16, False),
+                        (np.float32, True)):
+        start = rng.standard_normal((300, 20)).astype(dtype)
+        runs = []
+        for backend in ("numpy", "cupy"):
+            data = cupy.asarray(start)
+            p = minigrad.Tensor(data[:, ::2] if view else data, requires_grad=True)
+            opt = optim.AdamW8bit([p], lr=0.01, min_8bit_size=0, backend=backend)
+            for _ in range(4):
+                p.grad = 2 * p.data + 0.1
+                opt.step()
+            runs.append((p.data, opt.state[p]))
+        (expected, expected_state), (got, state) = runs
+        _assert_8bit_states_equal(got, state, expected, expected_state)

@@ -65,7 +65,8 @@ _MODULES = {
               "optim.kernels.numba_adaptive", "optim.kernels.numba_modern",
               "optim.kernels.numba_factored", "optim.kernels.numba_sophia",
               "optim.kernels.numba_schedule_free", "optim.kernels.numba_quantized"),
-    "cupy": ("optim.kernels.cupy_elementwise", "optim.kernels.cupy_multi_tensor"),
+    "cupy": ("optim.kernels.cupy_elementwise", "optim.kernels.cupy_multi_tensor",
+             "optim.kernels.cupy_quantized"),
 }
 
 _registry: dict = {}          # (backend, optimizer class) -> kernel

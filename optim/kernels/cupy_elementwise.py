@@ -13,10 +13,12 @@ line of the algorithm). The per-coordinate algebra is the optimizer's rule in
 * the state stays where the parameter is: the kernel updates the arrays in place, any
   strides (a non-contiguous parameter is updated where it lives, never a copy).
 
-The modern optimizers (Sophia, Schedule-Free, LAMB, Adafactor) have *staged* plans
+The modern optimizers (Sophia, Schedule-Free, LAMB, both Adafactors) have *staged* plans
 (:mod:`optim.kernels.cupy_modern_plans`): :func:`staged` launches each rule such a plan
 yields, so LAMB's norms and Adafactor's averages, taken with ``xp``, sit between two
 fused passes; their keywords (the schedule-free ``lr`` and ``ckp1``) pass through.
+8-bit Adam has a ``cupy.RawKernel`` of its own (:mod:`optim.kernels.cupy_quantized`),
+imported from here so that it registers with the rest.
 
 Loaded by :mod:`optim.kernels` only when CuPy and a GPU are present; it imports without
 CuPy too (CuPy is imported when the first kernel is built).
@@ -28,6 +30,7 @@ from typing import Callable
 
 from ..adadelta import Adadelta
 from ..adafactor import Adafactor
+from ..adafactor_shazeer import AdafactorShazeer
 from ..adagrad import Adagrad
 from ..adam import Adam
 from ..adamax import Adamax
@@ -41,8 +44,9 @@ from ..schedule_free import AdamWScheduleFree, SGDScheduleFree
 from ..sgd import SGD
 from ..sophia import SophiaG, SophiaH
 from . import register
-from .cupy_modern_plans import (adafactor_plan, adamw_schedule_free_plan, lamb_plan,
-                                sgd_schedule_free_plan, sophia_plan)
+from .cupy_modern_plans import (adafactor_plan, adafactor_shazeer_plan,
+                                adamw_schedule_free_plan, lamb_plan, sgd_schedule_free_plan,
+                                sophia_plan)
 from .cupy_plans import (adadelta_plan, adagrad_plan, adam_plan, adamax_plan, lion_plan,
                          nadam_plan, radam_plan, rmsprop_plan, sgd_plan)
 from .cupy_source import OPTIONS, ElementwiseRule, elementwise_source
@@ -112,6 +116,7 @@ adamw_schedule_free_cupy = register("cupy", AdamWScheduleFree)(
     staged(adamw_schedule_free_plan))
 lamb_cupy = register("cupy", LAMB)(staged(lamb_plan))
 adafactor_cupy = register("cupy", Adafactor)(staged(adafactor_plan))
+adafactor_shazeer_cupy = register("cupy", AdafactorShazeer)(staged(adafactor_shazeer_plan))
 
 
 @register("cupy", SophiaG, method=True)

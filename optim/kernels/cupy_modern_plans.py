@@ -42,6 +42,7 @@ import math
 from minigrad.backend import get_array_module
 
 from ..adafactor import Adafactor, _rms
+from ..adafactor_shazeer import AdafactorShazeer, adafactor_step_size
 from ..lamb import LAMB
 from ..schedule_free import AdamWScheduleFree, SGDScheduleFree
 from ..sophia import SophiaG, SophiaH
@@ -127,10 +128,49 @@ def adafactor_plan(p, grad, state: dict, group: dict):
     yield RULES["adafactor_apply"], (decay_factor, scale), [update]
 
 
+def adafactor_shazeer_plan(p, grad, state: dict, group: dict):
+    """AdafactorShazeer: α and the factored averages with ``xp``, U, RMS(U), the step."""
+    xp = get_array_module(p.data)
+    state["step"] += 1
+    step, beta1 = state["step"], group["beta1"]
+    if beta1 is not None and "exp_avg" not in state:  # beta1 set later on
+        state["exp_avg"] = xp.zeros_like(p.data)
+    eps1, eps2 = group["eps"]
+    step_size = adafactor_step_size(
+        step, _rms(p.data), lr=group["lr"], eps2=eps2,
+        scale_parameter=group["scale_parameter"], relative_step=group["relative_step"],
+        warmup_init=group["warmup_init"])
+    beta2 = 1.0 - step ** group["decay_rate"]
+    update = xp.empty_like(p.data)
+    if "exp_avg_sq" in state:  # a vector: the rule updates V itself
+        yield (RULES["adafactor_shazeer_vector"], (beta2, 1.0 - beta2, eps1),
+               [state["exp_avg_sq"], update])
+    else:  # the reductions, as the reference writes them
+        row, col = state["exp_avg_sq_row"], state["exp_avg_sq_col"]
+        squared = grad * grad + eps1
+        row *= beta2
+        row += (1.0 - beta2) * squared.mean(axis=-1)
+        col *= beta2
+        col += (1.0 - beta2) * squared.mean(axis=-2)
+        row_factor = 1.0 / xp.sqrt(row / row.mean(axis=-1, keepdims=True))
+        col_factor = 1.0 / xp.sqrt(col)
+        factor = row_factor[..., :, None] * col_factor[..., None, :]  # read only
+        yield RULES["adafactor_shazeer_factored"], (), [factor, update]
+    clip_scale = step_size / max(1.0, _rms(update) / group["clip_threshold"])
+    weight_decay = group["weight_decay"]
+    decay = weight_decay * step_size if weight_decay != 0 else 0.0  # (0·inf would be NaN)
+    state["step_size"] = step_size
+    if beta1 is None:
+        yield RULES["adafactor_shazeer_apply"], (clip_scale, decay), [update]
+    else:
+        yield (RULES["adafactor_shazeer_apply_momentum"],
+               (clip_scale, beta1, 1.0 - beta1, decay), [update, state["exp_avg"]])
+
+
 #: The staged plan of each modern optimizer class with a GPU kernel, and the keywords
 #: its kernel passes on (SophiaG's ``bs`` is read from the optimizer, see
 #: :mod:`optim.kernels.cupy_elementwise`).
 MODERN_PLANS = {SophiaG: sophia_plan, SophiaH: sophia_plan,
                 SGDScheduleFree: sgd_schedule_free_plan,
                 AdamWScheduleFree: adamw_schedule_free_plan, LAMB: lamb_plan,
-                Adafactor: adafactor_plan}
+                Adafactor: adafactor_plan, AdafactorShazeer: adafactor_shazeer_plan}

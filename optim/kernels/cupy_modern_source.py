@@ -11,7 +11,12 @@ needs more than ``(p, grad, state, group)``:
   and writes the direction r into an array, ``lamb_apply`` moves θ along it once the
   trust ratio is known;
 * Adafactor: the row and column averages are reductions (``xp``, in the plan); one rule
-  makes U = g/√max(V̂, ε1²) (and a vector's V), another moves θ once RMS(U) is known.
+  makes U = g/√max(V̂, ε1²) (and a vector's V), another moves θ once RMS(U) is known;
+* AdafactorShazeer (Shazeer & Stern's rule): the same split, with its own algebra:
+  ``adafactor_shazeer_vector`` (V and U = g/√V) or ``adafactor_shazeer_factored``
+  (U = F·g, F = (1/√(R/mean R))·(1/√C) made by the plan), then
+  ``adafactor_shazeer_apply`` (clipping, decay λ·α, θ ← θ − U), or
+  ``adafactor_shazeer_apply_momentum`` (with β1: m ← β1·m + (1 − β1)·U, θ ← θ − m).
 
 Their plans are in :mod:`optim.kernels.cupy_modern_plans`.
 
@@ -30,6 +35,23 @@ _SCHEDULE_FREE_STEP = """
         p = p + ckp1 * (z - p);                     // y <- y + c (z - y)
         p = p + direction_step * d;                 //      + lr (beta (1 - c) - 1) d
         z = z - lr * d;                             // z <- z - lr d"""
+
+
+def _shazeer_apply_rule(momentum: bool) -> ElementwiseRule:
+    """AdafactorShazeer's last pass: clip and scale U, then (β1) average it, then move θ."""
+    body = "u = u * clip_scale;                        // U <- alpha U / max(1, RMS(U)/d)"
+    if momentum:
+        body += """
+        m = m * beta1 + one_minus_beta1 * u;       // m <- beta1 m + (1 - beta1) U
+        u = m;"""
+    body += """
+        if (decay != C(0)) p = p - decay * p;      // decay = weight_decay * alpha
+        p = p - u;"""
+    return ElementwiseRule("adafactor_shazeer_apply" + "_momentum" * momentum,
+                           ("u",) + ("m",) * momentum,
+                           ("clip_scale",) + ("beta1", "one_minus_beta1") * momentum
+                           + ("decay",), body)
+
 
 MODERN_RULES = {rule.name: rule for rule in (
     ElementwiseRule(
@@ -70,4 +92,13 @@ MODERN_RULES = {rule.name: rule for rule in (
         "adafactor_apply", ("u",), ("decay_factor", "scale"),
         """if (decay_factor != C(1)) p = p * decay_factor;
         p = p - scale * u;                         // scale = alpha / max(1, RMS(u)/d)"""),
+    ElementwiseRule(
+        "adafactor_shazeer_vector", ("v", "u"), ("beta2", "one_minus_beta2", "eps1"),
+        """v = v * beta2 + one_minus_beta2 * (g * g + eps1);   // V <- b2 V + (1 - b2) G
+        u = g / sqrt(v);"""),
+    ElementwiseRule(
+        "adafactor_shazeer_factored", ("f", "u"), (),
+        "u = f * g;                                 // f = row factor * column factor"),
+    _shazeer_apply_rule(momentum=False),
+    _shazeer_apply_rule(momentum=True),
 )}
