@@ -49,6 +49,22 @@ def adafactor_step_size(step: int, param_rms: float, *, lr: Optional[float], eps
     return scale * rho
 
 
+def factored_second_moment(exp_avg_sq_row, exp_avg_sq_col, squared, beta2: float) -> tuple:
+    """The factored second moment of G = g² + ε1: updates R and C in place and returns
+    the factors (1/√(R / mean R), 1/√C), whose outer product times g is U::
+
+        R ← β̂2·R + (1 − β̂2)·mean_j G,   C ← β̂2·C + (1 − β̂2)·mean_i G
+    """
+    xp = get_array_module(squared)
+    exp_avg_sq_row *= beta2
+    exp_avg_sq_row += (1.0 - beta2) * squared.mean(axis=-1)
+    exp_avg_sq_col *= beta2
+    exp_avg_sq_col += (1.0 - beta2) * squared.mean(axis=-2)
+    row_factor = 1.0 / xp.sqrt(exp_avg_sq_row / exp_avg_sq_row.mean(axis=-1, keepdims=True))
+    col_factor = 1.0 / xp.sqrt(exp_avg_sq_col)
+    return row_factor, col_factor
+
+
 def adafactor_shazeer_update(param, grad, exp_avg_sq_row, exp_avg_sq_col, exp_avg_sq,
                              exp_avg=None, *, step: int, lr: Optional[float], eps1: float,
                              eps2: float, clip_threshold: float, decay_rate: float,
@@ -98,12 +114,8 @@ def adafactor_shazeer_update(param, grad, exp_avg_sq_row, exp_avg_sq_col, exp_av
     beta2 = 1.0 - step ** decay_rate
     squared = grad * grad + eps1  # new array: grad is p.grad
     if exp_avg_sq_row is not None:
-        exp_avg_sq_row *= beta2
-        exp_avg_sq_row += (1.0 - beta2) * squared.mean(axis=-1)
-        exp_avg_sq_col *= beta2
-        exp_avg_sq_col += (1.0 - beta2) * squared.mean(axis=-2)
-        row_factor = 1.0 / xp.sqrt(exp_avg_sq_row / exp_avg_sq_row.mean(axis=-1, keepdims=True))
-        col_factor = 1.0 / xp.sqrt(exp_avg_sq_col)
+        row_factor, col_factor = factored_second_moment(exp_avg_sq_row, exp_avg_sq_col,
+                                                        squared, beta2)
         update = row_factor[..., :, None] * col_factor[..., None, :] * grad
     else:
         exp_avg_sq *= beta2

@@ -42,7 +42,8 @@ import math
 from minigrad.backend import get_array_module
 
 from ..adafactor import Adafactor, _rms
-from ..adafactor_shazeer import AdafactorShazeer, adafactor_step_size
+from ..adafactor_shazeer import (AdafactorShazeer, adafactor_step_size,
+                                 factored_second_moment)
 from ..lamb import LAMB
 from ..schedule_free import AdamWScheduleFree, SGDScheduleFree
 from ..sophia import SophiaG, SophiaH
@@ -146,14 +147,8 @@ def adafactor_shazeer_plan(p, grad, state: dict, group: dict):
         yield (RULES["adafactor_shazeer_vector"], (beta2, 1.0 - beta2, eps1),
                [state["exp_avg_sq"], update])
     else:  # the reductions, as the reference writes them
-        row, col = state["exp_avg_sq_row"], state["exp_avg_sq_col"]
-        squared = grad * grad + eps1
-        row *= beta2
-        row += (1.0 - beta2) * squared.mean(axis=-1)
-        col *= beta2
-        col += (1.0 - beta2) * squared.mean(axis=-2)
-        row_factor = 1.0 / xp.sqrt(row / row.mean(axis=-1, keepdims=True))
-        col_factor = 1.0 / xp.sqrt(col)
+        row_factor, col_factor = factored_second_moment(
+            state["exp_avg_sq_row"], state["exp_avg_sq_col"], grad * grad + eps1, beta2)
         factor = row_factor[..., :, None] * col_factor[..., None, :]  # read only
         yield RULES["adafactor_shazeer_factored"], (), [factor, update]
     clip_scale = step_size / max(1.0, _rms(update) / group["clip_threshold"])

@@ -27,7 +27,8 @@ import math
 import numpy as np
 
 from ..adafactor import Adafactor, _rms
-from ..adafactor_shazeer import AdafactorShazeer, adafactor_step_size
+from ..adafactor_shazeer import (AdafactorShazeer, adafactor_step_size,
+                                 factored_second_moment)
 from . import register
 from .numba_common import fused, launch, prange
 
@@ -153,14 +154,8 @@ def adafactor_shazeer_step(p, grad, state: dict, group: dict) -> None:
         launch(shazeer_vector_update_kernel, [grad, state["exp_avg_sq"], update],
                float(beta2), float(1.0 - beta2), float(eps1))
     else:
-        row, col = state["exp_avg_sq_row"], state["exp_avg_sq_col"]
-        squared = grad * grad + eps1
-        row *= beta2
-        row += (1.0 - beta2) * squared.mean(axis=-1)
-        col *= beta2
-        col += (1.0 - beta2) * squared.mean(axis=-2)
-        row_factor = 1.0 / np.sqrt(row / row.mean(axis=-1, keepdims=True))
-        col_factor = 1.0 / np.sqrt(col)
+        row_factor, col_factor = factored_second_moment(
+            state["exp_avg_sq_row"], state["exp_avg_sq_col"], grad * grad + eps1, beta2)
         launch(shazeer_factored_update_kernel, [grad, row_factor, col_factor, update],
                *_matrices(p.data.shape))
     clip_scale = step_size / max(1.0, _rms(update) / group["clip_threshold"])
