@@ -42,13 +42,13 @@ import math
 from minigrad.backend import get_array_module
 
 from ..adafactor import Adafactor, _rms
-from ..adafactor_shazeer import (AdafactorShazeer, adafactor_step_size,
-                                 factored_second_moment)
+from ..adafactor_shazeer import AdafactorShazeer, factored_second_moment
 from ..lamb import LAMB
 from ..schedule_free import AdamWScheduleFree, SGDScheduleFree
 from ..sophia import SophiaG, SophiaH
 from .cupy_modern_source import MODERN_RULES as RULES
 from .cupy_plans import _decay_scalars
+from .host import adafactor_shazeer_scalars, adam_bias_corrections
 
 
 def sophia_plan(p, grad, state: dict, group: dict, *, bs: float = 1.0):
@@ -78,13 +78,8 @@ def adamw_schedule_free_plan(p, grad, state: dict, group: dict, *, lr: float,
 def lamb_plan(p, grad, state: dict, group: dict):
     """LAMB: the direction r, then (with ‖θ‖ and ‖r‖ taken by ``xp``) θ ← θ − η·τ·r."""
     xp = get_array_module(p.data)
-    state["step"] += 1
-    step = state["step"]
+    step, bias_correction1, bias_correction2 = adam_bias_corrections(state, group)
     beta1, beta2 = group["betas"]
-    if group["bias_correction"]:
-        bias_correction1, bias_correction2 = 1 - beta1 ** step, 1 - beta2 ** step
-    else:
-        bias_correction1 = bias_correction2 = 1.0
     direction = xp.empty_like(state["exp_avg"])
     yield RULES["lamb_direction"], (
         beta1, 1 - beta1, beta2, 1 - beta2, bias_correction1, bias_correction2,
@@ -132,16 +127,8 @@ def adafactor_plan(p, grad, state: dict, group: dict):
 def adafactor_shazeer_plan(p, grad, state: dict, group: dict):
     """AdafactorShazeer: α and the factored averages with ``xp``, U, RMS(U), the step."""
     xp = get_array_module(p.data)
-    state["step"] += 1
-    step, beta1 = state["step"], group["beta1"]
-    if beta1 is not None and "exp_avg" not in state:  # beta1 set later on
-        state["exp_avg"] = xp.zeros_like(p.data)
-    eps1, eps2 = group["eps"]
-    step_size = adafactor_step_size(
-        step, _rms(p.data), lr=group["lr"], eps2=eps2,
-        scale_parameter=group["scale_parameter"], relative_step=group["relative_step"],
-        warmup_init=group["warmup_init"])
-    beta2 = 1.0 - step ** group["decay_rate"]
+    step_size, beta2 = adafactor_shazeer_scalars(p, state, group)
+    beta1, eps1 = group["beta1"], group["eps"][0]
     update = xp.empty_like(p.data)
     if "exp_avg_sq" in state:  # a vector: the rule updates V itself
         yield (RULES["adafactor_shazeer_vector"], (beta2, 1.0 - beta2, eps1),

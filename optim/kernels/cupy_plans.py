@@ -38,6 +38,7 @@ from ..radam import RAdam
 from ..rmsprop import RMSprop
 from ..sgd import SGD
 from .cupy_source import RULES
+from .host import adam_bias_corrections
 
 
 def _decay_scalars(group: dict, decoupled: bool) -> tuple:
@@ -87,13 +88,8 @@ def adadelta_plan(p, grad, state: dict, group: dict):
 
 
 def adam_plan(p, grad, state: dict, group: dict):
-    state["step"] += 1
-    step = state["step"]
+    step, bias_correction1, bias_correction2 = adam_bias_corrections(state, group)
     beta1, beta2 = group["betas"]
-    if group["bias_correction"]:
-        bias_correction1, bias_correction2 = 1 - beta1 ** step, 1 - beta2 ** step
-    else:
-        bias_correction1 = bias_correction2 = 1.0
     decay_factor, weight_decay = _decay_scalars(group, group["decoupled_weight_decay"])
     scalars = (decay_factor, weight_decay, beta1, 1 - beta1, beta2, 1 - beta2,
                group["lr"] / bias_correction1, math.sqrt(bias_correction2), group["eps"])

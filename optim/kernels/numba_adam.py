@@ -17,6 +17,7 @@ from ..adamw import AdamW
 from ..nadam import NAdam
 from ..radam import RAdam
 from . import register
+from .host import adam_bias_corrections
 from .numba_common import adam_moments, fused, launch, prange, weight_decayed
 
 
@@ -42,14 +43,9 @@ def adam_kernel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, one_min
 @register("numba", Adam, AdamW)
 def adam_step(p, grad, state: dict, group: dict) -> None:
     """Adam's (and AdamW's) ``_update`` in one fused pass."""
-    state["step"] += 1
-    step = state["step"]
+    step, bias_correction1, bias_correction2 = adam_bias_corrections(state, group)
     beta1, beta2 = group["betas"]
     lr, weight_decay = group["lr"], group["weight_decay"]
-    if group["bias_correction"]:
-        bias_correction1, bias_correction2 = 1 - beta1 ** step, 1 - beta2 ** step
-    else:
-        bias_correction1 = bias_correction2 = 1.0
     decoupled = weight_decay != 0 and bool(group["decoupled_weight_decay"])
     amsgrad = bool(group["amsgrad"])
     launch(adam_kernel,

@@ -27,9 +27,9 @@ import math
 import numpy as np
 
 from ..adafactor import Adafactor, _rms
-from ..adafactor_shazeer import (AdafactorShazeer, adafactor_step_size,
-                                 factored_second_moment)
+from ..adafactor_shazeer import AdafactorShazeer, factored_second_moment
 from . import register
+from .host import adafactor_shazeer_scalars
 from .numba_common import fused, launch, prange
 
 
@@ -138,17 +138,9 @@ def shazeer_apply_kernel(param, update, exp_avg, clip_scale, beta1, one_minus_be
 @register("numba", AdafactorShazeer)
 def adafactor_shazeer_step(p, grad, state: dict, group: dict) -> None:
     """AdafactorShazeer's ``_update``: two fused passes around its reductions."""
-    state["step"] += 1
-    step = state["step"]
+    step_size, beta2 = adafactor_shazeer_scalars(p, state, group)
     beta1, weight_decay = group["beta1"], group["weight_decay"]
-    if beta1 is not None and "exp_avg" not in state:  # beta1 set later on
-        state["exp_avg"] = np.zeros_like(p.data)
-    eps1, eps2 = group["eps"]
-    step_size = adafactor_step_size(
-        step, _rms(p.data), lr=group["lr"], eps2=eps2,
-        scale_parameter=group["scale_parameter"], relative_step=group["relative_step"],
-        warmup_init=group["warmup_init"])
-    beta2 = 1.0 - step ** group["decay_rate"]
+    eps1 = group["eps"][0]
     update = np.empty_like(p.data)
     if "exp_avg_sq" in state:
         launch(shazeer_vector_update_kernel, [grad, state["exp_avg_sq"], update],

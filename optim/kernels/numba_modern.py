@@ -12,6 +12,7 @@ import numpy as np
 from ..lamb import LAMB
 from ..lion import Lion
 from . import register
+from .host import adam_bias_corrections
 from .numba_common import adam_moments, fused, launch, prange
 
 
@@ -76,14 +77,9 @@ def lamb_apply_kernel(param, direction, step_size):
 @register("numba", LAMB)
 def lamb_step(p, grad, state: dict, group: dict) -> None:
     """LAMB's ``_update`` in two fused passes (the norms sit between them)."""
-    state["step"] += 1
-    step = state["step"]
+    step, bias_correction1, bias_correction2 = adam_bias_corrections(state, group)
     beta1, beta2 = group["betas"]
     weight_decay, clamp_value = group["weight_decay"], group["clamp_value"]
-    if group["bias_correction"]:
-        bias_correction1, bias_correction2 = 1 - beta1 ** step, 1 - beta2 ** step
-    else:
-        bias_correction1 = bias_correction2 = 1.0
     direction = np.empty_like(p.data)
     weight_squares, direction_squares = launch(
         lamb_direction_kernel,
