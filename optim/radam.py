@@ -54,15 +54,27 @@ def radam_update(param, grad, exp_avg, exp_avg_sq, *, step: int, lr: float, beta
     bias_correction1 = 1 - beta1 ** step
     bias_correction2 = 1 - beta2 ** step
     bias_corrected_exp_avg = exp_avg / bias_correction1
-    rho_inf = 2 / (1 - beta2) - 1
-    rho_t = rho_inf - 2 * step * beta2 ** step / bias_correction2
-    if rho_t > 5:
-        rectification = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
-                                  / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+    rectification = radam_rectification(step, beta2)
+    if rectification is not None:
         adaptive_lr = math.sqrt(bias_correction2) / (xp.sqrt(exp_avg_sq) + eps)
         param -= lr * rectification * adaptive_lr * bias_corrected_exp_avg
     else:
         param -= lr * bias_corrected_exp_avg
+
+
+def radam_rectification(step: int, beta2: float) -> Optional[float]:
+    """The rectification r of step t, or None while ρ_t ≤ 5 (the variance of v is not
+    yet tractable and RAdam takes a plain momentum step)::
+
+        ρ_∞ = 2/(1 − β2) − 1,   ρ_t = ρ_∞ − 2t·β2ᵗ/(1 − β2ᵗ)
+        r = √((ρ_t − 4)(ρ_t − 2)ρ_∞ / ((ρ_∞ − 4)(ρ_∞ − 2)ρ_t))
+    """
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * beta2 ** step / (1 - beta2 ** step)
+    if rho_t <= 5:
+        return None
+    return math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                     / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
 
 
 class RAdam(Optimizer):

@@ -34,7 +34,7 @@ from ..adamax import Adamax
 from ..adamw import AdamW
 from ..lion import Lion
 from ..nadam import NAdam
-from ..radam import RAdam
+from ..radam import RAdam, radam_rectification
 from ..rmsprop import RMSprop
 from ..sgd import SGD
 from .cupy_source import RULES
@@ -119,15 +119,11 @@ def radam_plan(p, grad, state: dict, group: dict):
     step, lr = state["step"], group["lr"]
     beta1, beta2 = group["betas"]
     bias_correction1, bias_correction2 = 1 - beta1 ** step, 1 - beta2 ** step
-    rho_inf = 2 / (1 - beta2) - 1
-    rho_t = rho_inf - 2 * step * beta2 ** step / bias_correction2
-    rectification = 0.0
-    if rho_t > 5:
-        rectification = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
-                                  / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+    rectification = radam_rectification(step, beta2)
     decay_factor, weight_decay = _decay_scalars(group, group["decoupled_weight_decay"])
     scalars = (decay_factor, weight_decay, beta1, 1 - beta1, beta2, 1 - beta2,
-               bias_correction1, float(rho_t > 5), lr, lr * rectification,
+               bias_correction1, float(rectification is not None), lr,
+               lr * (rectification or 0.0),
                math.sqrt(bias_correction2), group["eps"])
     return RULES["radam"], scalars, [state["exp_avg"], state["exp_avg_sq"]]
 

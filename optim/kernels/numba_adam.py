@@ -15,7 +15,7 @@ from ..adam import Adam
 from ..adamax import Adamax
 from ..adamw import AdamW
 from ..nadam import NAdam
-from ..radam import RAdam
+from ..radam import RAdam, radam_rectification
 from . import register
 from .host import adam_bias_corrections
 from .numba_common import adam_moments, fused, launch, prange, weight_decayed
@@ -123,18 +123,14 @@ def radam_step(p, grad, state: dict, group: dict) -> None:
     beta1, beta2 = group["betas"]
     lr, weight_decay = group["lr"], group["weight_decay"]
     bias_correction1, bias_correction2 = 1 - beta1 ** step, 1 - beta2 ** step
-    rho_inf = 2 / (1 - beta2) - 1
-    rho_t = rho_inf - 2 * step * beta2 ** step / bias_correction2
-    rectification = 1.0
-    if rho_t > 5:
-        rectification = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
-                                  / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+    rectification = radam_rectification(step, beta2)
     decoupled = weight_decay != 0 and bool(group["decoupled_weight_decay"])
     launch(radam_kernel, [p.data, grad, state["exp_avg"], state["exp_avg_sq"]],
            float(beta1), float(1 - beta1), float(beta2), float(1 - beta2),
            float(group["eps"]), float(weight_decay), float(1 - lr * weight_decay),
-           float(bias_correction1), math.sqrt(bias_correction2), float(lr * rectification),
-           float(lr), weight_decay != 0 and not decoupled, decoupled, bool(rho_t > 5))
+           float(bias_correction1), math.sqrt(bias_correction2),
+           float(lr * (rectification or 1.0)), float(lr), weight_decay != 0 and not decoupled,
+           decoupled, rectification is not None)
 
 
 # ---------------------------------------------------------------------------- Adamax
